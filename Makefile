@@ -1,0 +1,93 @@
+# telnyx-lua: `make demo` and `make test` each do all set-up on a fresh Debian 12 machine.
+
+VERSION := 0.1.0
+
+# Debian 12 packages the build, the specs and the scripts need.
+PACKAGES := gcc make lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-cjson-dev \
+            lua-busted libreadline-dev lua-socket lua-argparse
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARNINGS := -std=c11 -Wall -Wextra -pedantic
+LUA_INC := /usr/include/lua5.4
+ALL_CFLAGS := $(WARNINGS) $(CFLAGS) -fPIC -D_POSIX_C_SOURCE=200809L \
+              -DTELNYX_VERSION='"$(VERSION)"' -I$(LUA_INC) -Isrc -Ibuild/gen $(EXTRA_CFLAGS)
+# The module's libraries. Lua itself comes from the interpreter that loads the module.
+MODULE_LIBS := -llua5.4-cjson -lcurl -lm
+HOST_LIBS := -llua5.4 -lreadline $(MODULE_LIBS) -ldl
+LDFLAGS ?=
+
+PREFIX ?= /usr/local
+BUSTED := /usr/bin/busted
+LUA := lua5.4
+
+B := build
+HOST := $(B)/telnyx-lua
+MODULE := $(B)/telnyx.so
+HOST_SRC := src/main.c src/repl.c
+MODULE_SRC := $(filter-out $(HOST_SRC),$(wildcard src/*.c))
+LUA_SRC := $(sort $(wildcard lua/telnyx/*.lua))
+MODULE_OBJ := $(MODULE_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/embedded.o
+HOST_OBJ := $(HOST_SRC:src/%.c=$(B)/obj/%.o)
+
+.PHONY: all deps test demo install uninstall clean resources check-resources
+
+all: $(HOST) $(MODULE)
+
+# Installs only what is missing, and says what.
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+# The host links Lua and exports its symbols (-Wl,-E) so C modules such as luasocket load.
+$(HOST): $(HOST_OBJ) $(MODULE_OBJ)
+	$(CC) $(LDFLAGS) -Wl,-E -o $@ $^ $(HOST_LIBS)
+
+$(MODULE): $(MODULE_OBJ)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(MODULE_LIBS)
+
+$(B)/obj/%.o: src/%.c | $(B)/obj
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/obj/embedded.o: $(B)/gen/embedded.c | $(B)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Every file under lua/ becomes a byte array registered in package.preload.
+$(B)/gen/embedded.c: $(LUA_SRC) scripts/embed-lua.lua | $(B)/gen
+	$(LUA) scripts/embed-lua.lua $@ $(LUA_SRC)
+
+$(B)/obj $(B)/gen:
+	mkdir -p $@
+
+# The resource table is generated from the OpenAPI file and committed.
+resources:
+	$(LUA) scripts/gen-resources.lua
+
+check-resources:
+	@$(LUA) scripts/gen-resources.lua --check
+
+test: deps all check-resources
+	@sh spec/support/run-busted.sh $(HOST) $(BUSTED)
+
+demo: deps all
+	@sh scripts/demo.sh $(HOST)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4
+	install -m 755 $(HOST) $(DESTDIR)$(PREFIX)/bin/telnyx-lua
+	install -m 644 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/telnyx.so
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/telnyx-lua $(DESTDIR)$(PREFIX)/lib/lua/5.4/telnyx.so
+
+clean:
+	rm -rf $(B)
+
+-include $(wildcard $(B)/obj/*.d)

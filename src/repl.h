@@ -1,0 +1,9 @@
+#ifndef TELNYX_REPL_H
+#define TELNYX_REPL_H
+
+#include <lua.h>
+
+/* Runs the interactive loop until end of input; `docall` runs a chunk protected. */
+void repl_run(lua_State *L, int (*docall)(lua_State *L, int narg, int nres));
+
+#endif

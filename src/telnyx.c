@@ -1,0 +1,27 @@
+/* The telnyx module: its table, the embedded Lua parts, and the process-wide interrupt flag. */
+#include <signal.h>
+
+#include <lauxlib.h>
+
+#include "embed.h"
+#include "telnyx.h"
+
+/*
+ * Set from a signal handler, so it cannot live in Lua state: the one kind of C global the
+ * module keeps. Read by the transfer's progress callback and before each attempt.
+ */
+static volatile sig_atomic_t telnyx_interrupt_flag = 0;
+
+void telnyx_interrupt(void) { telnyx_interrupt_flag = 1; }
+
+void telnyx_clear_interrupt(void) { telnyx_interrupt_flag = 0; }
+
+int telnyx_interrupted(void) { return telnyx_interrupt_flag != 0; }
+
+int luaopen_telnyx(lua_State *L) {
+  embed_preload(L);
+  lua_newtable(L);
+  lua_pushliteral(L, TELNYX_VERSION);
+  lua_setfield(L, -2, "VERSION");
+  return 1;
+}
