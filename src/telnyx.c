@@ -4,6 +4,7 @@
 #include <lauxlib.h>
 
 #include "embed.h"
+#include "json.h"
 #include "telnyx.h"
 
 /*
@@ -23,5 +24,9 @@ int luaopen_telnyx(lua_State *L) {
   lua_newtable(L);
   lua_pushliteral(L, TELNYX_VERSION);
   lua_setfield(L, -2, "VERSION");
+  json_open(L);
+  lua_getfield(L, -1, "null");
+  lua_setfield(L, -3, "null");
+  lua_setfield(L, -2, "json");
   return 1;
 }

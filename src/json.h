@@ -1,0 +1,29 @@
+#ifndef TELNYX_JSON_H
+#define TELNYX_JSON_H
+
+#include <stddef.h>
+
+#include <lua.h>
+
+/* Deepest nesting accepted either way; deeper input is an error, never a crash. */
+#define JSON_MAX_DEPTH 1000
+
+/* Registry name of the metatable that marks a table as a JSON array (so [] survives). */
+#define JSON_ARRAY_MT "telnyx.array"
+
+/*
+ * Sets up the decoder (a private lua-cjson instance) and the array metatable, and pushes the
+ * `telnyx.json` table {encode=, decode=, null=, array=}.
+ */
+void json_open(lua_State *L);
+
+/*
+ * Decodes `len` bytes of JSON text. On success pushes the value and returns 1; on failure
+ * pushes a one-line message and returns 0. Never raises except on memory errors.
+ */
+int json_decode(lua_State *L, const char *text, size_t len);
+
+/* Encodes the value at `idx` and pushes the text. Raises a clear error when it cannot. */
+void json_encode(lua_State *L, int idx);
+
+#endif
