@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include <lua-cjson.h>
 
+#include "buf.h"
 #include "json.h"
 
 #define JSON_MARK 0xFF /* never valid in UTF-8: a string starting with it is ours */
@@ -256,65 +257,34 @@ int json_decode(lua_State *L, const char *text, size_t len) {
 
 /* ---- encoding ---- */
 
-/*
- * A growable buffer in a userdata, so an error raised mid-encode frees it with the userdata
- * (luaL_Buffer cannot be used while table traversal keeps values on the stack).
- */
-struct json_out {
-  char *data;
-  size_t len, cap;
-};
 
-static int json_out_gc(lua_State *L) {
-  struct json_out *o = lua_touserdata(L, 1);
-  free(o->data);
-  o->data = NULL;
-  return 0;
-}
-
-static void json_put(lua_State *L, struct json_out *o, const char *s, size_t n) {
-  if (o->len + n > o->cap) {
-    size_t cap = o->cap ? o->cap : 256;
-    char *p;
-    while (cap < o->len + n) cap *= 2;
-    p = realloc(o->data, cap);
-    if (p == NULL) luaL_error(L, "not enough memory to encode JSON");
-    o->data = p;
-    o->cap = cap;
-  }
-  memcpy(o->data + o->len, s, n);
-  o->len += n;
-}
-
-#define json_put_lit(L, o, s) json_put(L, o, s, sizeof(s) - 1)
-
-static void json_put_string(lua_State *L, struct json_out *o, const char *s, size_t n) {
+static void json_put_string(lua_State *L, struct buf *o, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   size_t i, run = 0;
   if (!json_valid_utf8(s, n)) luaL_error(L, "cannot encode a string that is not valid UTF-8");
-  json_put_lit(L, o, "\"");
+  buf_add_literal(L, o, "\"");
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    json_put(L, o, s + run, i - run);
+    buf_add(L, o, s + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': json_put_lit(L, o, "\\\""); break;
-      case '\\': json_put_lit(L, o, "\\\\"); break;
-      case '\n': json_put_lit(L, o, "\\n"); break;
-      case '\r': json_put_lit(L, o, "\\r"); break;
-      case '\t': json_put_lit(L, o, "\\t"); break;
+      case '"': buf_add_literal(L, o, "\\\""); break;
+      case '\\': buf_add_literal(L, o, "\\\\"); break;
+      case '\n': buf_add_literal(L, o, "\\n"); break;
+      case '\r': buf_add_literal(L, o, "\\r"); break;
+      case '\t': buf_add_literal(L, o, "\\t"); break;
       default: {
         char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        json_put(L, o, esc, sizeof esc);
+        buf_add(L, o, esc, sizeof esc);
       }
     }
   }
-  json_put(L, o, s + run, n - run);
-  json_put_lit(L, o, "\"");
+  buf_add(L, o, s + run, n - run);
+  buf_add_literal(L, o, "\"");
 }
 
-static void json_put_number(lua_State *L, struct json_out *o, int idx) {
+static void json_put_number(lua_State *L, struct buf *o, int idx) {
   char num[64];
   int n;
   if (lua_isinteger(L, idx)) {
@@ -325,7 +295,7 @@ static void json_put_number(lua_State *L, struct json_out *o, int idx) {
     n = snprintf(num, sizeof num, "%.14g", (double)x);
     if (strtod(num, NULL) != x) n = snprintf(num, sizeof num, "%.17g", (double)x);
   }
-  json_put(L, o, num, (size_t)n);
+  buf_add(L, o, num, (size_t)n);
 }
 
 /* Length of the table at idx when it is a sequence 1..n without other keys, else -1. */
@@ -349,26 +319,26 @@ static lua_Integer json_array_length(lua_State *L, int idx) {
   return (count > 0 && max == count) ? count : -1;
 }
 
-static void json_put_value(lua_State *L, struct json_out *o, int idx, int depth);
+static void json_put_value(lua_State *L, struct buf *o, int idx, int depth);
 
-static void json_put_table(lua_State *L, struct json_out *o, int idx, int depth) {
+static void json_put_table(lua_State *L, struct buf *o, int idx, int depth) {
   lua_Integer n, i;
   int first = 1;
   if (depth > JSON_MAX_DEPTH) luaL_error(L, "cannot encode tables nested deeper than %d (a cycle?)", JSON_MAX_DEPTH);
   luaL_checkstack(L, 4, "JSON nesting");
   n = json_array_length(L, idx);
   if (n >= 0) {
-    json_put_lit(L, o, "[");
+    buf_add_literal(L, o, "[");
     for (i = 1; i <= n; i++) {
-      if (i > 1) json_put_lit(L, o, ",");
+      if (i > 1) buf_add_literal(L, o, ",");
       lua_rawgeti(L, idx, i);
       json_put_value(L, o, lua_gettop(L), depth + 1);
       lua_pop(L, 1);
     }
-    json_put_lit(L, o, "]");
+    buf_add_literal(L, o, "]");
     return;
   }
-  json_put_lit(L, o, "{");
+  buf_add_literal(L, o, "{");
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     size_t klen;
@@ -377,26 +347,26 @@ static void json_put_table(lua_State *L, struct json_out *o, int idx, int depth)
       luaL_error(L, "cannot encode a table that mixes array items and %s keys as JSON",
                  luaL_typename(L, -2));
     key = lua_tolstring(L, -2, &klen);
-    if (!first) json_put_lit(L, o, ",");
+    if (!first) buf_add_literal(L, o, ",");
     first = 0;
     json_put_string(L, o, key, klen);
-    json_put_lit(L, o, ":");
+    buf_add_literal(L, o, ":");
     json_put_value(L, o, lua_gettop(L), depth + 1);
     lua_pop(L, 1);
   }
-  json_put_lit(L, o, "}");
+  buf_add_literal(L, o, "}");
 }
 
-static void json_put_value(lua_State *L, struct json_out *o, int idx, int depth) {
+static void json_put_value(lua_State *L, struct buf *o, int idx, int depth) {
   switch (lua_type(L, idx)) {
     case LUA_TNIL:
-      json_put_lit(L, o, "null");
+      buf_add_literal(L, o, "null");
       break;
     case LUA_TBOOLEAN:
       if (lua_toboolean(L, idx))
-        json_put_lit(L, o, "true");
+        buf_add_literal(L, o, "true");
       else
-        json_put_lit(L, o, "false");
+        buf_add_literal(L, o, "false");
       break;
     case LUA_TNUMBER:
       json_put_number(L, o, idx);
@@ -412,7 +382,7 @@ static void json_put_value(lua_State *L, struct json_out *o, int idx, int depth)
       break;
     case LUA_TLIGHTUSERDATA:
       if (lua_touserdata(L, idx) == NULL) { /* telnyx.null */
-        json_put_lit(L, o, "null");
+        buf_add_literal(L, o, "null");
         break;
       }
       /* fall through */
@@ -422,19 +392,11 @@ static void json_put_value(lua_State *L, struct json_out *o, int idx, int depth)
 }
 
 void json_encode(lua_State *L, int idx) {
-  struct json_out *o;
+  struct buf *o;
   idx = lua_absindex(L, idx);
-  o = lua_newuserdatauv(L, sizeof *o, 0);
-  memset(o, 0, sizeof *o);
-  lua_newtable(L);
-  lua_pushcfunction(L, json_out_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
+  o = buf_new(L);
   json_put_value(L, o, idx, 0);
-  lua_pushlstring(L, o->data ? o->data : "", o->len);
-  free(o->data); /* now, not at collection; the userdata's __gc then finds nothing */
-  o->data = NULL;
-  lua_remove(L, -2);
+  buf_push_result(L, -1);
 }
 
 /* ---- the telnyx.json table ---- */

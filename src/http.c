@@ -1,0 +1,327 @@
+/*
+ * Transport: one curl multi handle per Lua state drives every transfer, whether a call blocks
+ * or a telnyx.map task waits for it. The multi's connection cache keeps connections alive
+ * across calls and tasks; easy handles are pooled so a call costs no handle set-up.
+ * Callbacks only append to C buffers and never touch Lua: errors are stored in the transfer
+ * and turned into Lua errors by the caller after the transfer ends.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <lauxlib.h>
+
+#include "http.h"
+#include "telnyx.h"
+
+#define HTTP_POOL_MAX 64       /* idle easy handles kept for reuse */
+#define HTTP_MAX_CONNECTIONS 128 /* connections the cache keeps alive */
+#define HTTP_POLL_MS 50        /* longest wait in one step: bounds Ctrl-C latency */
+
+struct http_loop {
+  CURLM *multi;
+  CURL *pool[HTTP_POOL_MAX];
+  int npool;
+  int running;
+  struct http_transfer *running_list;
+  struct http_transfer *done_head, *done_tail;
+};
+
+static const char http_loop_key = 'l'; /* registry: the loop userdata */
+
+double http_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void http_sleep(double ms) {
+  double until = http_now_ms() + ms;
+  while (!telnyx_interrupted()) {
+    double left = until - http_now_ms();
+    struct timespec ts;
+    if (left <= 0) break;
+    if (left > HTTP_POLL_MS) left = HTTP_POLL_MS;
+    ts.tv_sec = (time_t)(left / 1000.0);
+    ts.tv_nsec = (long)((left - (double)ts.tv_sec * 1000.0) * 1e6);
+    nanosleep(&ts, NULL);
+  }
+}
+
+/* ---- buffers and callbacks (no Lua in here) ---- */
+
+static int http_buf_append(struct http_buf *b, const char *s, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    char *p;
+    while (cap < b->len + n + 1) cap *= 2;
+    p = realloc(b->data, cap);
+    if (p == NULL) return 0;
+    b->data = p;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = '\0'; /* header lookups use string functions */
+  return 1;
+}
+
+static void http_buf_free(struct http_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+static size_t http_on_body(char *data, size_t size, size_t nmemb, void *ud) {
+  struct http_transfer *t = ud;
+  size_t n = size * nmemb;
+  if (t->body.len + n > HTTP_MAX_BODY) {
+    t->body_too_large = 1;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
+  return http_buf_append(&t->body, data, n) ? n : 0;
+}
+
+static size_t http_on_header(char *data, size_t size, size_t nmemb, void *ud) {
+  struct http_transfer *t = ud;
+  size_t n = size * nmemb;
+  /* A new status line (after 100 Continue, say) starts the final response's headers over. */
+  if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) t->headers.len = 0;
+  return http_buf_append(&t->headers, data, n) ? n : 0;
+}
+
+static int http_on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                            curl_off_t ulnow) {
+  (void)ud, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+  return telnyx_interrupted(); /* non-zero aborts: CURLE_ABORTED_BY_CALLBACK */
+}
+
+/* ---- the loop ---- */
+
+static CURL *http_easy_new(void) {
+  CURL *easy = curl_easy_init();
+  if (easy == NULL) return NULL;
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, http_on_body);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, http_on_header);
+  curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, http_on_progress);
+  curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  return easy;
+}
+
+static int http_loop_gc(lua_State *L) {
+  struct http_loop *loop = lua_touserdata(L, 1);
+  if (loop->multi != NULL) {
+    while (loop->npool > 0) curl_easy_cleanup(loop->pool[--loop->npool]);
+    curl_multi_cleanup(loop->multi);
+    loop->multi = NULL;
+  }
+  return 0;
+}
+
+struct http_loop *http_loop_get(lua_State *L) {
+  struct http_loop *loop;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &http_loop_key) == LUA_TUSERDATA) {
+    loop = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return loop;
+  }
+  lua_pop(L, 1);
+  loop = lua_newuserdatauv(L, sizeof *loop, 0);
+  memset(loop, 0, sizeof *loop);
+  lua_newtable(L);
+  lua_pushcfunction(L, http_loop_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (loop->multi = curl_multi_init()) == NULL)
+    luaL_error(L, "cannot initialise libcurl");
+  curl_multi_setopt(loop->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_MAX_CONNECTIONS);
+  curl_multi_setopt(loop->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &http_loop_key);
+  return loop;
+}
+
+int http_loop_running(struct http_loop *loop) { return loop->running; }
+
+static void http_link_running(struct http_loop *loop, struct http_transfer *t) {
+  t->run_prev = NULL;
+  t->run_next = loop->running_list;
+  if (loop->running_list) loop->running_list->run_prev = t;
+  loop->running_list = t;
+  loop->running++;
+}
+
+static void http_unlink_running(struct http_loop *loop, struct http_transfer *t) {
+  if (t->run_prev)
+    t->run_prev->run_next = t->run_next;
+  else
+    loop->running_list = t->run_next;
+  if (t->run_next) t->run_next->run_prev = t->run_prev;
+  t->run_prev = t->run_next = NULL;
+  loop->running--;
+}
+
+/* Ends a transfer: result recorded, handle back to the pool, queued for its waiter. */
+static void http_finish(struct http_transfer *t, CURLcode result) {
+  struct http_loop *loop = t->loop;
+  t->result = result;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+  t->elapsed_ms = http_now_ms() - t->started_ms;
+  curl_multi_remove_handle(loop->multi, t->easy);
+  if (loop->npool < HTTP_POOL_MAX)
+    loop->pool[loop->npool++] = t->easy;
+  else
+    curl_easy_cleanup(t->easy);
+  t->easy = NULL;
+  t->state = HTTP_DONE;
+  http_unlink_running(loop, t);
+  t->next_done = NULL;
+  if (loop->done_tail)
+    loop->done_tail->next_done = t;
+  else
+    loop->done_head = t;
+  loop->done_tail = t;
+}
+
+static void http_collect(struct http_loop *loop) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(loop->multi, &left)) != NULL) {
+    struct http_transfer *t = NULL;
+    if (msg->msg != CURLMSG_DONE) continue;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    if (t != NULL) http_finish(t, msg->data.result);
+  }
+}
+
+/* Ctrl-C: every transfer in flight ends now as aborted. */
+static void http_abort_all(struct http_loop *loop) {
+  while (loop->running_list != NULL) http_finish(loop->running_list, CURLE_ABORTED_BY_CALLBACK);
+}
+
+void http_step(struct http_loop *loop, int timeout_ms) {
+  int still;
+  if (telnyx_interrupted()) {
+    http_abort_all(loop);
+    return;
+  }
+  curl_multi_perform(loop->multi, &still);
+  http_collect(loop);
+  if (loop->done_head == NULL && loop->running > 0 && timeout_ms > 0) {
+    curl_multi_poll(loop->multi, NULL, 0, timeout_ms < HTTP_POLL_MS ? timeout_ms : HTTP_POLL_MS,
+                    NULL);
+    curl_multi_perform(loop->multi, &still);
+    http_collect(loop);
+  }
+}
+
+static void http_unqueue(struct http_transfer *t) {
+  struct http_loop *loop = t->loop;
+  struct http_transfer **p = &loop->done_head, *prev = NULL;
+  while (*p != NULL && *p != t) {
+    prev = *p;
+    p = &(*p)->next_done;
+  }
+  if (*p == NULL) return;
+  *p = t->next_done;
+  if (loop->done_tail == t) loop->done_tail = prev;
+  t->next_done = NULL;
+}
+
+struct http_transfer *http_next_done(struct http_loop *loop) {
+  struct http_transfer *t = loop->done_head;
+  if (t != NULL) http_unqueue(t);
+  return t;
+}
+
+void http_wait(struct http_transfer *t) {
+  while (t->state == HTTP_RUNNING) http_step(t->loop, HTTP_POLL_MS);
+  http_unqueue(t);
+}
+
+CURLcode http_start(struct http_loop *loop, struct http_transfer *t, const struct http_request *req) {
+  CURL *easy = loop->npool > 0 ? loop->pool[--loop->npool] : http_easy_new();
+  CURLMcode mc;
+  http_release(t);
+  t->loop = loop;
+  if (easy == NULL) {
+    strcpy(t->errbuf, "cannot create a curl handle");
+    return CURLE_OUT_OF_MEMORY;
+  }
+  t->easy = easy;
+  t->errbuf[0] = '\0';
+  t->status = 0;
+  t->body_too_large = 0;
+  curl_easy_setopt(easy, CURLOPT_URL, req->url);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, req->user_agent);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)t);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+  /* A pooled handle remembers its last method: set every method option each time. */
+  curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+  if (req->body != NULL || strcmp(req->method, "POST") == 0) {
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+  }
+  if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, req->method);
+  t->started_ms = http_now_ms();
+  mc = curl_multi_add_handle(loop->multi, easy);
+  if (mc != CURLM_OK) {
+    strncpy(t->errbuf, curl_multi_strerror(mc), sizeof t->errbuf - 1);
+    t->easy = NULL;
+    curl_easy_cleanup(easy);
+    return CURLE_FAILED_INIT;
+  }
+  t->state = HTTP_RUNNING;
+  http_link_running(loop, t);
+  return CURLE_OK;
+}
+
+void http_release(struct http_transfer *t) {
+  if (t->state == HTTP_RUNNING) {
+    struct http_loop *loop = t->loop;
+    curl_multi_remove_handle(loop->multi, t->easy);
+    curl_easy_cleanup(t->easy); /* it may be mid-transfer: do not pool it */
+    t->easy = NULL;
+    http_unlink_running(loop, t);
+  } else if (t->state == HTTP_DONE) {
+    http_unqueue(t);
+  }
+  t->state = HTTP_IDLE;
+  t->waiter = NULL;
+  http_buf_free(&t->body);
+  http_buf_free(&t->headers);
+}
+
+const char *http_header(const struct http_transfer *t, const char *name, size_t *len) {
+  size_t nlen = strlen(name);
+  const char *line = t->headers.data;
+  if (line == NULL) return NULL;
+  while (*line != '\0') {
+    const char *end = strchr(line, '\n');
+    if (end == NULL) end = line + strlen(line);
+    if ((size_t)(end - line) > nlen && line[nlen] == ':' && strncasecmp(line, name, nlen) == 0) {
+      const char *v = line + nlen + 1;
+      while (v < end && (*v == ' ' || *v == '\t')) v++;
+      while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+      *len = (size_t)(end - v);
+      return v;
+    }
+    line = *end ? end + 1 : end;
+  }
+  return NULL;
+}

@@ -1,0 +1,81 @@
+#ifndef TELNYX_HTTP_H
+#define TELNYX_HTTP_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+#include <lua.h>
+
+/* Largest response body accepted; a larger one fails the transfer rather than eat memory. */
+#define HTTP_MAX_BODY (64u * 1024u * 1024u)
+
+struct http_buf {
+  char *data;
+  size_t len, cap;
+};
+
+enum http_state { HTTP_IDLE, HTTP_RUNNING, HTTP_DONE };
+
+/* What a transfer sends. Nothing here is copied: it must outlive the transfer. */
+struct http_request {
+  const char *method; /* GET, POST, PATCH, PUT, DELETE */
+  const char *url;
+  struct curl_slist *headers;
+  const char *body; /* NULL: no body */
+  size_t body_len;
+  long timeout_ms;
+  const char *user_agent;
+};
+
+struct http_loop;
+
+/*
+ * One HTTP exchange. Lives inside the memory of its owner (a Lua userdata), so freeing never
+ * depends on the transfer completing; callbacks only append to its buffers.
+ */
+struct http_transfer {
+  struct http_loop *loop;
+  CURL *easy;
+  enum http_state state;
+  CURLcode result;
+  long status;
+  int body_too_large;
+  double started_ms, elapsed_ms;
+  struct http_buf body, headers; /* response body; raw header lines of the final response */
+  char errbuf[CURL_ERROR_SIZE];
+  void *waiter; /* the scheduler's task waiting for it, if any */
+  struct http_transfer *next_done;
+  struct http_transfer *run_prev, *run_next; /* the loop's list of transfers in flight */
+};
+
+/* Milliseconds on a monotonic clock. */
+double http_now_ms(void);
+
+/* The loop of this Lua state (created on first use and kept in the registry). */
+struct http_loop *http_loop_get(lua_State *L);
+
+/* Number of transfers in flight. */
+int http_loop_running(struct http_loop *loop);
+
+/* Starts a transfer; returns CURLE_OK or the reason it could not start (in t->errbuf too). */
+CURLcode http_start(struct http_loop *loop, struct http_transfer *t, const struct http_request *req);
+
+/* Drives the loop until `t` is done (other transfers progress meanwhile). */
+void http_wait(struct http_transfer *t);
+
+/* Drives the loop once, waiting at most timeout_ms for activity. */
+void http_step(struct http_loop *loop, int timeout_ms);
+
+/* The next finished transfer not yet claimed, or NULL. */
+struct http_transfer *http_next_done(struct http_loop *loop);
+
+/* Stops a transfer if running and frees its buffers; safe to call at any time, repeatedly. */
+void http_release(struct http_transfer *t);
+
+/* Value of response header `name` (case-insensitive), trimmed; NULL when absent. */
+const char *http_header(const struct http_transfer *t, const char *name, size_t *len);
+
+/* Sleeps up to ms milliseconds, returning early when interrupted (Ctrl-C). */
+void http_sleep(double ms);
+
+#endif
