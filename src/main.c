@@ -209,6 +209,10 @@ static int main_handle_script(lua_State *L, char **argv) {
 static int main_collect_args(char **argv, int *first) {
   int args = 0;
   int i;
+  if (argv[0] == NULL) { /* no program name (argc == 0): no options either (lua 5.4.6) */
+    *first = -1;
+    return 0;
+  }
   for (i = 1; argv[i] != NULL; i++) {
     *first = i;
     if (argv[i][0] != '-') return args; /* not an option: the script */

@@ -3,8 +3,12 @@
 
 #include <lauxlib.h>
 
+#include "client.h"
 #include "embed.h"
+#include "errors.h"
 #include "json.h"
+#include "pager.h"
+#include "sched.h"
 #include "telnyx.h"
 
 /*
@@ -21,12 +25,21 @@ int telnyx_interrupted(void) { return telnyx_interrupt_flag != 0; }
 
 int luaopen_telnyx(lua_State *L) {
   embed_preload(L);
-  lua_newtable(L);
+  lua_createtable(L, 0, 8);
   lua_pushliteral(L, TELNYX_VERSION);
   lua_setfield(L, -2, "VERSION");
   json_open(L);
   lua_getfield(L, -1, "null");
   lua_setfield(L, -3, "null");
   lua_setfield(L, -2, "json");
+  errors_open(L);
+  lua_setfield(L, -2, "is_error");
+  client_open(L);
+  lua_setfield(L, -2, "new");
+  sched_open(L);
+  lua_setfield(L, -2, "map");
+  client_push_describe(L);
+  lua_setfield(L, -2, "describe");
+  pager_open(L);
   return 1;
 }

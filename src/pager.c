@@ -1,0 +1,34 @@
+/*
+ * The pager userdata of list calls. Its state is a Lua table in its user value; the iteration
+ * is in lua/telnyx/pager.lua, in Lua, so a page fetch inside a telnyx.map task can yield.
+ */
+#include <lauxlib.h>
+
+#include "pager.h"
+
+void pager_new(lua_State *L, int state_idx) {
+  state_idx = lua_absindex(L, state_idx);
+  lua_newuserdatauv(L, 0, 1);
+  luaL_setmetatable(L, PAGER_MT);
+  lua_pushvalue(L, state_idx);
+  lua_setiuservalue(L, -2, 1);
+  lua_remove(L, state_idx);
+}
+
+/* The pager's state table, for pager.lua only. */
+static int pager_state(lua_State *L) {
+  luaL_checkudata(L, 1, PAGER_MT);
+  lua_getiuservalue(L, 1, 1);
+  return 1;
+}
+
+void pager_open(lua_State *L) {
+  luaL_newmetatable(L, PAGER_MT);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "telnyx.pager");
+  lua_call(L, 1, 1); /* returns install(metatable, state_of) */
+  lua_pushvalue(L, -2);
+  lua_pushcfunction(L, pager_state);
+  lua_call(L, 2, 0);
+  lua_pop(L, 1);
+}
