@@ -162,7 +162,23 @@ static int client_valid_header_name(const char *s, size_t n) {
   return 1;
 }
 
-/* Copies the headers table at src into the table at dst, checking names and values. */
+/* Removes from the headers table at dst any header named `name`, ignoring case. */
+static void client_unset_header(lua_State *L, int dst, const char *name) {
+  lua_pushnil(L);
+  while (lua_next(L, dst) != 0) {
+    lua_pop(L, 1);
+    if (strcasecmp(lua_tostring(L, -1), name) == 0) {
+      lua_pushnil(L);
+      lua_rawset(L, dst); /* then restart: the traversal cannot go on after a removal */
+      lua_pushnil(L);
+    }
+  }
+}
+
+/*
+ * Copies the headers table at src into the table at dst, checking names and values; a name
+ * already in dst in another case is replaced.
+ */
 static void client_merge_headers(lua_State *L, int src, int dst, const char *what) {
   lua_pushnil(L);
   while (lua_next(L, src) != 0) {
@@ -176,6 +192,7 @@ static void client_merge_headers(lua_State *L, int src, int dst, const char *wha
       luaL_error(L, "%s: invalid header name '%s'", what, name);
     if (client_has_crlf(value, vlen))
       luaL_error(L, "%s: the value of header '%s' contains CR, LF or NUL", what, name);
+    client_unset_header(L, dst, name);
     lua_pushvalue(L, -2);
     lua_insert(L, -2);
     lua_rawset(L, dst);
@@ -516,7 +533,8 @@ static int client_call_gc(lua_State *L) {
 
 /* Adds one "Name: value" line to the call's header list. */
 static void client_add_header(lua_State *L, struct call *call, const char *name, const char *value) {
-  const char *line = lua_pushfstring(L, "%s: %s", name, value);
+  /* "Name:" with nothing after it tells libcurl not to send its own header of that name. */
+  const char *line = *value ? lua_pushfstring(L, "%s: %s", name, value) : lua_pushfstring(L, "%s:", name);
   struct curl_slist *h = curl_slist_append(call->headers, line);
   lua_pop(L, 1);
   if (h == NULL) luaL_error(L, "not enough memory");
@@ -535,27 +553,23 @@ static void client_build_headers(lua_State *L, int call_idx, int client_idx, int
   int merged;
   lua_newtable(L);
   merged = lua_gettop(L);
-  /* Lower-cased names map to {name, value}, so overrides ignore case. */
-#define CLIENT_SET_HEADER(n, v)                 \
-  do {                                          \
-    lua_pushstring(L, n);                       \
-    lua_pushstring(L, v);                       \
-    lua_rawset(L, merged);                      \
-  } while (0)
-  CLIENT_SET_HEADER("Accept", accept);
-  if (has_body) CLIENT_SET_HEADER("Content-Type", "application/json");
-  CLIENT_SET_HEADER("Expect", ""); /* no 100-continue round trip for large bodies */
-#undef CLIENT_SET_HEADER
+  lua_pushstring(L, accept);
+  lua_setfield(L, merged, "Accept");
+  if (has_body) {
+    lua_pushliteral(L, "application/json");
+    lua_setfield(L, merged, "Content-Type");
+  }
+  lua_pushliteral(L, ""); /* an empty Expect: no 100-continue round trip for large bodies */
+  lua_setfield(L, merged, "Expect");
   lua_getiuservalue(L, client_idx, CLIENT_UV_HEADERS);
   client_merge_headers(L, lua_gettop(L), merged, "headers");
   lua_pop(L, 1);
   if (call_headers_idx) client_merge_headers(L, call_headers_idx, merged, "headers");
-  /* Names differing only in case: keep the last one set. */
+  /* Credentials come from api_key only, so an Authorization header is never taken. */
   lua_pushnil(L);
   while (lua_next(L, merged) != 0) {
     const char *name = lua_tostring(L, -2);
-    if (strcasecmp(name, "authorization") != 0 && strcasecmp(name, "user-agent") != 0)
-      client_add_header(L, call, name, lua_tostring(L, -1));
+    if (strcasecmp(name, "authorization") != 0) client_add_header(L, call, name, lua_tostring(L, -1));
     lua_pop(L, 1);
   }
   if (c->api_key != NULL) {
@@ -563,7 +577,10 @@ static void client_build_headers(lua_State *L, int call_idx, int client_idx, int
     struct curl_slist *h;
     size_t n = strlen(c->api_key) + sizeof("Authorization: Bearer ");
     char *line = malloc(n);
-    if (line == NULL) luaL_error(L, "not enough memory");
+    if (line == NULL) {
+      luaL_error(L, "not enough memory");
+      return;
+    }
     snprintf(line, n, "Authorization: Bearer %s", c->api_key);
     h = curl_slist_append(call->headers, line);
     client_free_secret(line);
@@ -1041,6 +1058,16 @@ static const char *client_op_name(lua_State *L, int op_idx) {
   return lua_tostring(L, -1);
 }
 
+/* Whether the operation's request body may be left out altogether. */
+static int client_body_optional(lua_State *L, int op_idx) {
+  int optional;
+  lua_getfield(L, op_idx, "body");
+  lua_getfield(L, -1, "optional");
+  optional = lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  return optional;
+}
+
 /* Raises before sending when a required body field is missing. */
 static void client_check_required(lua_State *L, int op_idx, int params_idx) {
   lua_Integer i, n;
@@ -1090,7 +1117,7 @@ static void client_push_path(lua_State *L, int op_idx, int id_idx) {
 static int client_op_call(lua_State *L) {
   static const char *const known_opts[] = {"timeout", "max_retries", "headers", NULL};
   int op_idx = lua_upvalueindex(1);
-  int arg = 2, id_idx = 0, params_idx = 0, opts_idx = 0, client_idx, path_idx;
+  int arg = 2, id_idx = 0, params_idx = 0, params_slot = 0, opts_idx = 0, client_idx, path_idx;
   int has_path, has_body, paginated, takes_params;
   const char *http_method, *accept;
   luaL_checkudata(L, 1, RESOURCE_MT);
@@ -1118,7 +1145,7 @@ static int client_op_call(lua_State *L) {
       return luaL_error(L, "%s: params must be a table, got %s", client_op_name(L, op_idx),
                         luaL_typename(L, arg));
     if (lua_istable(L, arg)) params_idx = arg;
-    arg++;
+    params_slot = arg++;
   }
   if (!lua_isnoneornil(L, arg)) {
     if (!lua_istable(L, arg))
@@ -1129,6 +1156,11 @@ static int client_op_call(lua_State *L) {
   }
   lua_settop(L, arg);
   if (has_body) client_check_required(L, op_idx, params_idx);
+  if (has_body && params_idx == 0 && !client_body_optional(L, op_idx)) {
+    lua_newtable(L); /* the API expects a JSON object even when no field is given */
+    lua_replace(L, params_slot);
+    params_idx = params_slot;
+  }
   lua_getiuservalue(L, 1, RESOURCE_UV_CLIENT);
   client_idx = lua_gettop(L);
   client_check(L, client_idx);

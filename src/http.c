@@ -124,6 +124,7 @@ static int http_loop_gc(lua_State *L) {
     while (loop->npool > 0) curl_easy_cleanup(loop->pool[--loop->npool]);
     curl_multi_cleanup(loop->multi);
     loop->multi = NULL;
+    curl_global_cleanup(); /* balances the curl_global_init of http_loop_get */
   }
   return 0;
 }
@@ -192,15 +193,20 @@ static void http_finish(struct http_transfer *t, CURLcode result) {
   loop->done_tail = t;
 }
 
-static void http_collect(struct http_loop *loop) {
+/* Files the transfers libcurl finished; returns how many. */
+static int http_collect(struct http_loop *loop) {
   CURLMsg *msg;
-  int left;
+  int left, finished = 0;
   while ((msg = curl_multi_info_read(loop->multi, &left)) != NULL) {
     struct http_transfer *t = NULL;
     if (msg->msg != CURLMSG_DONE) continue;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
-    if (t != NULL) http_finish(t, msg->data.result);
+    if (t != NULL) {
+      http_finish(t, msg->data.result);
+      finished++;
+    }
   }
+  return finished;
 }
 
 /* Ctrl-C: every transfer in flight ends now as aborted. */
@@ -215,8 +221,8 @@ void http_step(struct http_loop *loop, int timeout_ms) {
     return;
   }
   curl_multi_perform(loop->multi, &still);
-  http_collect(loop);
-  if (loop->done_head == NULL && loop->running > 0 && timeout_ms > 0) {
+  /* Wait only when nothing finished now: a finished transfer may be what the caller awaits. */
+  if (http_collect(loop) == 0 && loop->running > 0 && timeout_ms > 0) {
     curl_multi_poll(loop->multi, NULL, 0, timeout_ms < HTTP_POLL_MS ? timeout_ms : HTTP_POLL_MS,
                     NULL);
     curl_multi_perform(loop->multi, &still);
