@@ -104,9 +104,14 @@ end
 ---------------------------------------------------------------------------
 local function now_ms() return socket.gettime() * 1000 end
 
+local iso_second, iso_prefix = nil, nil   -- os.date once per second, not per record
 local function iso8601(ms)
   ms = floor(ms)
-  return os.date("!%Y-%m-%dT%H:%M:%S", ms // 1000) .. format(".%03dZ", ms % 1000)
+  local second = ms // 1000
+  if second ~= iso_second then
+    iso_second, iso_prefix = second, os.date("!%Y-%m-%dT%H:%M:%S", second)
+  end
+  return format("%s.%03dZ", iso_prefix, ms % 1000)
 end
 
 -- Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm);
@@ -651,39 +656,64 @@ local function record_context(res, at_ms)
           stamp = iso8601(at_ms)}
 end
 
+-- Each schema's properties, resolved once, in a fixed order so that generators
+-- draw from the PRNG in the same order in every interpreter (pairs order is not
+-- stable across runs): {name=, schema=, required=, default= (filled lazily)}.
+local plans = setmetatable({}, {__mode = "k"})
+local function schema_plan(api, schema)
+  local plan = plans[schema]
+  if plan then return plan end
+  local required = {}
+  for _, name in ipairs(schema.required or {}) do required[name] = true end
+  plan = {}
+  for name, ps in pairs(schema.properties or {}) do
+    plan[#plan + 1] = {name = name, schema = api.deref(ps), required = required[name] == true}
+  end
+  sort(plan, function(a, b) return a.name < b.name end)
+  plans[schema] = plan
+  return plan
+end
+
 local fill_object
+local NO_RULES = {}
 
 -- A property the body did not give: the schema default; else, for a required
 -- enum, its first value; else a nested object of defaults, [] or false; else null.
-local function default_value(api, ps, ctx, required)
-  if ps.default ~= nil then return deep_copy(ps.default) end
-  local set = type_set(ps)
-  if set.null then return NULL end
-  if ps.enum then return required and ps.enum[1] or NULL end
-  if ps.properties then return fill_object(api, ps, nil, ctx, false) end
-  if set.array then return EMPTY_ARRAY end
-  if set.boolean then return false end
-  return NULL
+-- Worked out once per property, copied at each use.
+local function default_value(api, entry)
+  local d = entry.default
+  if d == nil then
+    local ps = entry.schema
+    local set = type_set(ps)
+    if ps.default ~= nil then d = normalize(api, deep_copy(ps.default), ps)
+    elseif set.null then d = NULL
+    elseif ps.enum then d = entry.required and ps.enum[1] or NULL
+    elseif ps.properties then d = fill_object(api, ps, nil, nil, false)
+    elseif set.array then d = EMPTY_ARRAY
+    elseif set.boolean then d = false
+    else d = NULL end
+    entry.default = d
+  end
+  return deep_copy(d)
 end
 
 -- The public object of a record: every property of the schema, taken from the
--- body, else generated (top level), else a default.
+-- (normalized) body, else generated (top level only), else a default.
 function fill_object(api, schema, given, ctx, top)
   local out = {}
-  local rules = ctx.res.rules
-  local required = {}
-  for _, name in ipairs(schema.required or {}) do required[name] = true end
-  for name, ps in pairs(schema.properties) do
-    ps = api.deref(ps)
-    local gen = top and (rules.generate and rules.generate[name] or GENERATED[name])
+  local rules = top and ctx.res.rules or NO_RULES
+  local generate, defaults = rules.generate, rules.defaults
+  for _, entry in ipairs(schema_plan(api, schema)) do
+    local name, ps = entry.name, entry.schema
+    local gen = top and (generate and generate[name] or GENERATED[name])
     local v
     if gen then
       v = gen(ctx, ps)
     else
       v = given and given[name]
-      if v == nil and top and rules.defaults then v = deep_copy(rules.defaults[name]) end
+      if v == nil and defaults then v = deep_copy(defaults[name]) end
       if v == nil then
-        v = default_value(api, ps, ctx, required[name])
+        v = default_value(api, entry)
       elseif type(v) == "table" and ps.properties and rawlen(v) == 0 then
         v = fill_object(api, ps, v, ctx, false)
       end
@@ -696,6 +726,7 @@ end
 local function new_record(res, body, at_ms)
   local api = state.api
   local ctx = record_context(res, at_ms)
+  normalize(api, body, res.item)
   local data = fill_object(api, res.item, body, ctx, true)
   local extra = {}
   for k, v in pairs(body) do
@@ -704,7 +735,6 @@ local function new_record(res, body, at_ms)
   state.seq = state.seq + 1
   local rec = {id = data.id, seq = state.seq, created_ms = at_ms, data = data, extra = extra}
   if res.rules.finish then res.rules.finish(rec, ctx) end
-  normalize(api, data, res.item)
   return rec
 end
 
@@ -728,10 +758,9 @@ local function update_record(res, rec, body)
     elseif res.item.properties[k] then patch[k] = v
     else rec.extra[k] = v end
   end
-  merge_into(api, rec.data, patch, res.item)
+  merge_into(api, rec.data, normalize(api, patch, res.item), res.item)
   if res.item.properties.updated_at then rec.data.updated_at = ctx.stamp end
   if res.rules.finish then res.rules.finish(rec, ctx) end
-  normalize(api, rec.data, res.item)
   rec.json = nil
 end
 
@@ -1357,19 +1386,24 @@ local function sample_value(api, name, ps, n, res)
   return format("%s-%d", res.name, n)
 end
 
-local function seed_body(res, n)
-  local api = state.api
+-- The create-body fields a seeded record gets: the required ones and the names.
+local function seed_fields(res)
+  if res.seed_fields then return res.seed_fields end
   local schema = res.ops.create and res.ops.create.body_schema
-  local body = {}
-  if not schema then return body end
-  local wanted = {}
-  for _, r in ipairs(schema.required or {}) do wanted[r] = true end
-  for name in pairs(schema.properties or {}) do
-    if match(name, "name$") or name == "identifier" then wanted[name] = true end
+  local fields = {}
+  for _, entry in ipairs(schema and schema_plan(state.api, schema) or {}) do
+    if entry.required or match(entry.name, "name$") or entry.name == "identifier" then
+      fields[#fields + 1] = entry
+    end
   end
-  for name in pairs(wanted) do
-    local ps = schema.properties and schema.properties[name]
-    if ps then body[name] = sample_value(api, name, ps, n, res) end
+  res.seed_fields = fields
+  return fields
+end
+
+local function seed_body(res, n)
+  local body = {}
+  for _, entry in ipairs(seed_fields(res)) do
+    body[entry.name] = sample_value(state.api, entry.name, entry.schema, n, res)
   end
   return body
 end
