@@ -502,7 +502,7 @@ static int client_resource_index(lua_State *L) {
   client_push_ops(L);
   lua_getfield(L, -1, "methods");
   if (lua_getfield(L, -1, name) == LUA_TTABLE && lua_getfield(L, -1, key) != LUA_TNIL) return 1;
-  lua_settop(L, 3);
+  lua_settop(L, 4); /* keep the operation tables at 4 */
   lua_getfield(L, -1, "children");
   if (lua_getfield(L, -1, name) == LUA_TTABLE && lua_getfield(L, -1, key) != LUA_TNIL) {
     const char *child = lua_pushfstring(L, "%s.%s", name, key);
