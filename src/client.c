@@ -636,44 +636,46 @@ static void client_push_one_line(lua_State *L, const char *s, size_t n, size_t m
 
 /* Message from the API's first error: "title: detail (code)". Pushes nil when there is none. */
 static void client_push_api_message(lua_State *L, int errors_idx) {
-  luaL_Buffer b;
-  int parts = 0;
-  const char *fields[] = {"title", "detail", NULL};
-  int i;
-  if (lua_rawgeti(L, errors_idx, 1) != LUA_TTABLE) {
+  static const char *const fields[] = {"title", "detail", NULL};
+  int first, parts = 0, i;
+  lua_rawgeti(L, errors_idx, 1);
+  first = lua_gettop(L);
+  if (!lua_istable(L, first)) {
     lua_pop(L, 1);
     lua_pushnil(L);
     return;
   }
-  luaL_buffinit(L, &b);
+  /* Pushes the pieces, then joins them: no luaL_Buffer while other values come and go. */
   for (i = 0; fields[i] != NULL; i++) {
-    if (lua_getfield(L, -2, fields[i]) == LUA_TSTRING && lua_rawlen(L, -1) > 0) {
-      if (parts++) luaL_addstring(&b, ": ");
-      luaL_addvalue(&b);
+    if (lua_getfield(L, first, fields[i]) == LUA_TSTRING && lua_rawlen(L, -1) > 0) {
+      if (parts++) {
+        lua_pushliteral(L, ": ");
+        lua_insert(L, -2);
+      }
     } else {
       lua_pop(L, 1);
     }
   }
-  if (lua_getfield(L, -2, "code") == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
-    if (parts++) {
-      lua_pushfstring(L, " (code %s)", lua_tostring(L, -1));
-      lua_remove(L, -2);
-    }
-    luaL_addvalue(&b);
+  if (lua_getfield(L, first, "code") == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
+    if (parts++) lua_pushfstring(L, " (code %s)", lua_tostring(L, -1));
+    else lua_pushstring(L, lua_tostring(L, -1));
+    lua_remove(L, -2);
   } else {
     lua_pop(L, 1);
   }
-  luaL_pushresult(&b);
-  lua_remove(L, -2);
   if (parts == 0) {
-    lua_pop(L, 1);
+    lua_settop(L, first - 1);
     lua_pushnil(L);
-  } else {
+    return;
+  }
+  lua_concat(L, lua_gettop(L) - first);
+  {
     size_t n;
     const char *s = lua_tolstring(L, -1, &n);
     client_push_one_line(L, s, n, 500);
-    lua_remove(L, -2);
   }
+  lua_replace(L, first);
+  lua_settop(L, first);
 }
 
 /* Fills method, url, headers and request_id of the error object on top of the stack. */
@@ -1133,10 +1135,12 @@ static int client_op_call(lua_State *L) {
   if (has_path) {
     size_t n;
     if (lua_type(L, arg) != LUA_TSTRING || (lua_tolstring(L, arg, &n), n == 0)) {
+      const char *param, *name;
       lua_getfield(L, op_idx, "path_param");
-      return luaL_error(L, "%s: %s must be a non-empty string, got %s", client_op_name(L, op_idx),
-                        lua_tostring(L, -2), lua_type(L, arg) == LUA_TSTRING ? "an empty string"
-                                                                               : luaL_typename(L, arg));
+      param = lua_tostring(L, -1);
+      name = client_op_name(L, op_idx); /* pushes: evaluated apart from the call's arguments */
+      return luaL_error(L, "%s: %s must be a non-empty string, got %s", name, param,
+                        lua_type(L, arg) == LUA_TSTRING ? "an empty string" : luaL_typename(L, arg));
     }
     id_idx = arg++;
   }

@@ -43,40 +43,36 @@ static const char *errors_path_of(const char *url) {
   return p ? p : "/";
 }
 
+/* Pushes `sep` and field `name` of the table at 1 when it is a string or number; returns 2 or 0. */
+static int errors_push_part(lua_State *L, const char *sep, const char *name) {
+  int t = lua_getfield(L, 1, name);
+  if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (strcmp(name, "url") == 0) lua_pushstring(L, errors_path_of(lua_tostring(L, -1)));
+  else lua_pushstring(L, lua_tostring(L, -1));
+  lua_remove(L, -2);
+  lua_pushstring(L, sep);
+  lua_insert(L, -2);
+  return 2;
+}
+
 /* "NotFoundError: 404 GET /v2/billing_groups/x: Resource not found", one line. */
 static int errors_tostring(lua_State *L) {
-  luaL_Buffer b;
-  const char *s;
+  int n = 0;
   luaL_checktype(L, 1, LUA_TTABLE);
-  luaL_buffinit(L, &b);
-  lua_getfield(L, 1, "type");
-  luaL_addstring(&b, (s = lua_tostring(L, -1)) ? s : "Error");
-  lua_pop(L, 1);
-  luaL_addstring(&b, ":");
-  if (lua_getfield(L, 1, "status") == LUA_TNUMBER) {
-    luaL_addchar(&b, ' ');
-    luaL_addvalue(&b);
-  } else {
+  lua_settop(L, 1);
+  if (lua_getfield(L, 1, "type") != LUA_TSTRING) {
     lua_pop(L, 1);
+    lua_pushliteral(L, "Error");
   }
-  if (lua_getfield(L, 1, "method") == LUA_TSTRING) {
-    luaL_addchar(&b, ' ');
-    luaL_addvalue(&b);
-  } else {
-    lua_pop(L, 1);
-  }
-  if (lua_getfield(L, 1, "url") == LUA_TSTRING) {
-    luaL_addchar(&b, ' ');
-    luaL_addstring(&b, errors_path_of(lua_tostring(L, -1)));
-  }
-  lua_pop(L, 1);
-  if (lua_getfield(L, 1, "message") == LUA_TSTRING) {
-    luaL_addstring(&b, ": ");
-    luaL_addvalue(&b);
-  } else {
-    lua_pop(L, 1);
-  }
-  luaL_pushresult(&b);
+  lua_pushliteral(L, ":");
+  n += errors_push_part(L, " ", "status");
+  n += errors_push_part(L, " ", "method");
+  n += errors_push_part(L, " ", "url");
+  n += errors_push_part(L, ": ", "message");
+  lua_concat(L, n + 2);
   return 1;
 }
 
