@@ -134,6 +134,8 @@ function Conn:read_response()
   local resp = {status = status, headers = headers}
   if status == 204 or status == 304 or (status >= 100 and status < 200) then
     resp.body = ""
+  elseif headers["content-length"] == "0" then
+    resp.body = ""              -- luasocket's receive(0) would wait for its timeout
   elseif headers["content-length"] then
     local body, berr, partial = sock:receive(tonumber(headers["content-length"]))
     if not body then return nil, berr, partial end
