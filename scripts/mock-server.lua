@@ -1609,13 +1609,14 @@ local function standard_fields(content_type, length, keep_alive)
 end
 
 -- resp = {status=, body=?, content_type=?, headers=?}; a 204 carries neither a
--- body nor Content-Length (RFC 9110 8.6).
-local function send_response(conn, resp, keep_alive)
+-- body nor Content-Length (RFC 9110 8.6); the answer to a HEAD has no body.
+local function send_response(conn, resp, keep_alive, method)
   local status, body = resp.status, resp.body or ""
   local no_body = status == 204 or status == 304
   local fields = standard_fields((not no_body) and (resp.content_type or JSON_TYPE) or nil,
     (not no_body) and #body or nil, keep_alive)
-  return send_all(conn, render_head(status, fields, resp.headers) .. (no_body and "" or body))
+  if no_body or method == "HEAD" then body = "" end
+  return send_all(conn, render_head(status, fields, resp.headers) .. body)
 end
 
 local function bad_request(status, detail)
@@ -1802,6 +1803,14 @@ local CANNED = {
 local FAULT_ACTIONS = {hang = true, close = true, reset = true}
 for name in pairs(CANNED) do FAULT_ACTIONS[name] = true end
 
+-- Does a rule's header set announce "Connection: close"? Then the mock closes too.
+local function says_close(headers)
+  for name, value in pairs(headers or {}) do
+    if lower(name) == "connection" and find(lower(value), "close", 1, true) then return true end
+  end
+  return false
+end
+
 local function path_matches(pattern, path)
   if pattern == nil then return true end
   if sub(pattern, 1, 1) == "^" then return find(path, pattern) ~= nil end
@@ -1859,9 +1868,9 @@ local function run_fault(conn, req, rule)
       .. format("%x\r\n", #body - #half) .. sub(body, #half + 1, #half + 16))
     return false, status
   end
-  local keep = req.keep_alive
+  local keep = req.keep_alive and not says_close(rule.headers)
   local ok = send_response(conn, {status = status, content_type = content_type, body = body,
-                                  headers = rule.headers}, keep)
+                                  headers = rule.headers}, keep, req.method)
   return ok and keep, status
 end
 
@@ -1929,7 +1938,7 @@ local function serve_api(conn, req)
     local resp = api_response(req)
     keep = req.keep_alive and not resp.close
     status = resp.status
-    keep = send_response(conn, resp, keep) and keep
+    keep = send_response(conn, resp, keep, req.method) and keep
   end
   end_entry(entry, status)
   conn.entry = nil
@@ -2090,7 +2099,7 @@ local function connection_loop(conn)
     local keep
     if sub(req.path, 1, 8) == "/__mock/" then
       keep = req.keep_alive
-      keep = send_response(conn, control_response(req), keep) and keep
+      keep = send_response(conn, control_response(req), keep, req.method) and keep
     else
       keep = serve_api(conn, req)
     end

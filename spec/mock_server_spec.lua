@@ -406,16 +406,28 @@ describe("mock server", function()
       assert.are.equal(200, (api("POST", "/access_ip_address", {ip_address = "10.0.0.1"})))
     end)
 
+    it("respond: a Connection: close header in the rule closes the connection", function()
+      m:fault{status = 200, body = {}, headers = {Connection = "close"}}
+      local c <close> = m:connect()
+      local resp = assert(c:request("GET", "/v2/anything"))
+      assert.are.equal(200, resp.status)
+      assert.are.equal("{}", resp.body)
+      assert.are.equal("close", resp.headers.connection)
+      assert.is_nil(c.sock:receive(1))
+    end)
+
     it("hang: no answer until the client gives up", function()
       local t0 = socket.gettime()
       local resp, err = fault_then_get({action = "hang"}, 0.3)
       assert.is_nil(resp)
       assert.are.equal("timeout", err)
       assert.is_true(socket.gettime() - t0 >= 0.29)
-      socket.sleep(0.05)
       local log = m:requests()
       assert.are.equal(json.null, log[1].status)
       assert.are.equal("hang", log[1].fault)
+      -- Once the client has given up, the request is no longer in flight.
+      local deadline = socket.gettime() + 2
+      while m:stats().in_flight > 0 and socket.gettime() < deadline do socket.sleep(0.01) end
       assert.are.equal(0, m:stats().in_flight)
     end)
 

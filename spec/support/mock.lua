@@ -7,8 +7,8 @@ spec/support/mock.lua: start and drive scripts/mock-server.lua from specs.
   m:fault{path = "/v2/billing_groups", status = 429, headers = {["retry-after"] = "1"}}
   m:stop()                                      -- TERM, wait; idempotent
 
-The server runs under build/telnyx-lua when it exists, else lua5.4 (override with
-opts.interpreter or TELNYX_MOCK_LUA). Control calls use luasocket's socket.http,
+The server runs under opts.interpreter, else $TELNYX_MOCK_LUA, else $TELNYX_LUA (the
+sanitized host of `make sanitize`), else build/telnyx-lua when it exists, else lua5.4. Control calls use luasocket's socket.http,
 never the telnyx module, so the specs of the module do not depend on it.
 A mock that is garbage-collected, closed (`local m <close> = mock.start{}`) or left
 behind at interpreter exit is stopped too.
@@ -198,7 +198,7 @@ Mock.__index = Mock
 function M.start(opts)
   opts = opts or {}
   local root = repo_root()
-  local interpreter = opts.interpreter or os.getenv("TELNYX_MOCK_LUA")
+  local interpreter = opts.interpreter or os.getenv("TELNYX_MOCK_LUA") or os.getenv("TELNYX_LUA")
   if not interpreter then
     local host = root .. "/build/telnyx-lua"
     interpreter = file_exists(host) and host or "lua5.4"
