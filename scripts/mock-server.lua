@@ -652,8 +652,7 @@ local function store_items(res)
 end
 
 local function record_context(res, at_ms)
-  return {res = res, rng = state.rng, state = state, now = now_ms(), stamp_ms = at_ms,
-          stamp = iso8601(at_ms)}
+  return {res = res, rng = state.rng, state = state, now = now_ms(), stamp = iso8601(at_ms)}
 end
 
 -- Each schema's properties, resolved once, in a fixed order so that generators
@@ -872,7 +871,6 @@ local function describe_op(api, raw, method, route, res)
   if rb then
     local c = rb.content and rb.content[JSON_TYPE]
     op.body_schema = c and api.deref(c.schema)
-    op.body_required = rb.required == true
   end
   op.success = success_status(raw)
   local s = success_schema(api, raw, op.success)

@@ -238,6 +238,7 @@ describe("mock server", function()
 
       m:seed("access_ip_ranges", 3)
       api("POST", "/access_ip_ranges", {cidr_block = "192.168.0.0/16"})
+      local _
       _, body = api("GET", "/access_ip_ranges?filter%5Bcidr_block%5D%5Bstartswith%5D=192.168")
       assert.are.equal(1, #body.data)
       _, body = api("GET", "/access_ip_ranges?filter[cidr_block][endswith]=/24")
