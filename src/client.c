@@ -558,6 +558,11 @@ static void client_build_headers(lua_State *L, int call_idx, int client_idx, int
   if (has_body) {
     lua_pushliteral(L, "application/json");
     lua_setfield(L, merged, "Content-Type");
+  } else if (strcmp(call->method, "POST") == 0) {
+    /* A bodiless POST still sets an empty POSTFIELDS, for which libcurl would claim a form
+       (application/x-www-form-urlencoded); an empty value stops it sending any Content-Type. */
+    lua_pushliteral(L, "");
+    lua_setfield(L, merged, "Content-Type");
   }
   lua_pushliteral(L, ""); /* an empty Expect: no 100-continue round trip for large bodies */
   lua_setfield(L, merged, "Expect");
