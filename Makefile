@@ -11,7 +11,7 @@ CFLAGS ?= -O2 -g
 WARNINGS := -std=c11 -Wall -Wextra -pedantic
 LUA_INC := /usr/include/lua5.4
 ALL_CFLAGS := $(WARNINGS) $(CFLAGS) -fPIC -D_POSIX_C_SOURCE=200809L \
-              -DTELNYX_VERSION='"$(VERSION)"' -I$(LUA_INC) -Isrc -Ibuild/gen $(EXTRA_CFLAGS)
+              -DTELNYX_VERSION='"$(VERSION)"' -I$(LUA_INC) -Isrc -I$(B)/gen $(EXTRA_CFLAGS)
 # The module's libraries. Lua itself comes from the interpreter that loads the module.
 MODULE_LIBS := -llua5.4-cjson -lcurl -lm
 HOST_LIBS := -llua5.4 -lreadline $(MODULE_LIBS) -ldl
@@ -30,7 +30,7 @@ LUA_SRC := $(sort $(wildcard lua/telnyx/*.lua))
 MODULE_OBJ := $(MODULE_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/embedded.o
 HOST_OBJ := $(HOST_SRC:src/%.c=$(B)/obj/%.o)
 
-.PHONY: all deps test demo install uninstall clean resources check-resources
+.PHONY: all deps test demo mock install uninstall clean resources check-resources
 
 all: $(HOST) $(MODULE)
 
@@ -79,6 +79,11 @@ test: deps all check-resources
 demo: deps all
 	@sh scripts/demo.sh $(HOST)
 
+# The local mock Telnyx API in the foreground, for trying scripts and the REPL by hand.
+MOCK_PORT ?= 4010
+mock: all
+	$(HOST) scripts/mock-server.lua --port $(MOCK_PORT) --verbose
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4
 	install -m 755 $(HOST) $(DESTDIR)$(PREFIX)/bin/telnyx-lua
@@ -89,5 +94,45 @@ uninstall:
 
 clean:
 	rm -rf $(B)
+
+# ---- Hardening: sanitizers, valgrind, fuzzing (README "Hardening") ----
+# What these need beyond PACKAGES: clang and its runtimes (libFuzzer), valgrind.
+HARDEN_PACKAGES := clang libclang-rt-14-dev valgrind
+SAN_B := $(B)/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# Specs run under valgrind (those present); scripts/demo.lua also runs against the mock.
+VALGRIND_SPECS ?= $(wildcard spec/client_spec.lua spec/json_spec.lua spec/pager_spec.lua \
+                  spec/map_spec.lua spec/hostile_input_spec.lua)
+FUZZ_B := $(B)/fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst spec/fuzz/%.c,%,$(wildcard spec/fuzz/fuzz_*.c))
+
+.PHONY: deps-hardening sanitize valgrind fuzz fuzz-targets
+
+deps-hardening:
+	@$(MAKE) --no-print-directory deps PACKAGES='$(HARDEN_PACKAGES)'
+
+# The host built with ASan+UBSan into $(SAN_B), then the whole suite with it as the interpreter
+# of busted and of every process the specs start (TELNYX_LUA); any report fails the run.
+sanitize: deps all
+	@$(MAKE) --no-print-directory B=$(SAN_B) CFLAGS='-O1 -g $(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' $(SAN_B)/telnyx-lua
+	@sh spec/support/sanitize.sh $(SAN_B) $(BUSTED)
+
+valgrind: deps deps-hardening all
+	@sh spec/support/valgrind.sh $(HOST) $(BUSTED) $(VALGRIND_SPECS)
+
+# Each libFuzzer target in spec/fuzz/ runs FUZZ_SECONDS from its seed corpus; a finding fails.
+fuzz: deps deps-hardening
+	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) \
+	  CFLAGS='-O1 -g $(SAN_FLAGS) -fsanitize=fuzzer-no-link' fuzz-targets
+	@sh spec/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Run by `fuzz` with B=$(FUZZ_B): the module's objects, built with the fuzzer's flags, linked
+# into each target.
+fuzz-targets: $(FUZZ_TARGETS:%=$(B)/%)
+
+$(B)/fuzz_%: spec/fuzz/fuzz_%.c $(MODULE_OBJ)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(MODULE_OBJ) -llua5.4 $(MODULE_LIBS)
 
 -include $(wildcard $(B)/obj/*.d)
