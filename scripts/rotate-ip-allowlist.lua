@@ -1,0 +1,507 @@
+#!/usr/bin/env telnyx-lua
+--[[
+scripts/rotate-ip-allowlist.lua: keeps the account's IP allowlist equal to a file.
+
+  telnyx-lua scripts/rotate-ip-allowlist.lua [--apply] [--concurrency N] [--json]
+                                             [--description TEXT] [--allow-empty] FILE
+
+FILE (or `-` for stdin) holds one entry a line; blank lines and `#` comments (whole-line or
+trailing) are allowed. An entry with a `/` is a CIDR block (access_ip_ranges, field
+cidr_block), any other an address (access_ip_address, field ip_address). Every line is
+checked before any request is sent; a bad line is reported with its line number and the
+run exits 2. What counts as valid, and the normal form entries are compared in:
+  - IPv4: four decimal octets 0-255. A leading zero ("010.0.0.1") is refused: some tools
+    read it as octal, so the address it means is ambiguous.
+  - IPv6: as RFC 4291 writes it (with `::` and a dotted IPv4 tail allowed), no zone index;
+    compared and sent in the RFC 5952 form (lower case, no leading zeros, the longest run
+    of zero groups as `::`).
+  - CIDR: an address, `/`, a prefix length (0-32 for IPv4, 0-128 for IPv6). A block with
+    host bits set ("10.0.0.1/24") is refused, naming the network it would be
+    ("10.0.0.0/24"): it is most likely a typo, and what the API would make of it is not
+    specified. Entries already in the account are compared with their host bits cleared.
+  - Duplicates (also in another spelling) are fine; each entry is handled once.
+
+Without --apply it prints the plan (entries to add, remove and keep) and changes nothing.
+With --apply: every missing entry is added (concurrently, --concurrency at a time, default
+8); an addition the API refuses because the entry already exists counts as done. Only when
+every addition succeeded is the allowlist read again and the entries that are not in FILE
+removed (make before break: a failed run never leaves fewer of the wanted entries than
+before). Running it again changes nothing.
+
+--json prints exactly one JSON object on stdout, and nothing else:
+  {"add":[...],"remove":[...],"keep":[...],"applied":true|false,"failures":[...]}
+with the entries in their normal form; "applied" is true when --apply was given and the
+allowlist now matches FILE; each failure is {"action":"add"|"remove"|"read"|"verify",
+"entry":..., "status":HTTP status or null, "error":one line}.
+
+An empty FILE with --apply would remove every entry; that needs --allow-empty.
+
+Exit status: 0 done (or plan printed), 1 a request failed (stale entries are then kept) or
+the run was interrupted (Ctrl-C: what was done and what was not is printed; run again to
+finish), 2 bad usage or a bad line in FILE (nothing sent).
+Environment: TELNYX_API_KEY (required), TELNYX_BASE_URL, TELNYX_LOG.
+]]
+
+local telnyx = require "telnyx"
+local cli = require "telnyx.cli"
+
+local NAME = "rotate-ip-allowlist.lua"
+local PAGE_SIZE = 250 -- the API's maximum page size for both lists
+
+-- The two kinds of entries: where each lives in the API and the field that holds it.
+local ADDRESS = { name = "address", resource = "access_ip_address", field = "ip_address" }
+local RANGE = { name = "range", resource = "access_ip_ranges", field = "cidr_block" }
+
+---------------------------------------------------------------------------
+-- Addresses and CIDR blocks
+---------------------------------------------------------------------------
+
+-- "a.b.c.d" -> {a, b, c, d}; nil (and why, when it looks like IPv4) otherwise.
+local function parse_ipv4(s)
+  local parts = { s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$") }
+  if #parts ~= 4 then return nil end
+  local octets = {}
+  for i, p in ipairs(parts) do
+    if #p > 3 or tonumber(p) > 255 then return nil, "octet " .. p .. " is not in 0-255" end
+    if #p > 1 and p:sub(1, 1) == "0" then
+      return nil, "leading zeros are ambiguous (octal or decimal?)"
+    end
+    octets[i] = tonumber(p)
+  end
+  return octets
+end
+
+-- Colon-separated hex groups ("" is none) -> array of 16-bit values; the last field may be
+-- a dotted IPv4 address (two groups) when ipv4_tail is set.
+local function parse_groups(text, ipv4_tail)
+  local groups = {}
+  if text == "" then return groups end
+  local fields = {}
+  for field in (text .. ":"):gmatch("([^:]*):") do fields[#fields + 1] = field end
+  for i, field in ipairs(fields) do
+    if ipv4_tail and i == #fields and field:find(".", 1, true) then
+      local o, why = parse_ipv4(field)
+      if not o then return nil, why or ("bad IPv4 part '" .. field .. "'") end
+      groups[#groups + 1] = o[1] << 8 | o[2]
+      groups[#groups + 1] = o[3] << 8 | o[4]
+    elseif field:match("^%x%x?%x?%x?$") then
+      groups[#groups + 1] = tonumber(field, 16)
+    else
+      return nil
+    end
+  end
+  return groups
+end
+
+-- An IPv6 address -> array of 8 16-bit groups; nil (and why, when known) otherwise.
+local function parse_ipv6(s)
+  if s:find("%", 1, true) then return nil, "a zone index (%...) is not allowed" end
+  if not s:find(":", 1, true) or not s:match("^[%x:%.]+$") then return nil end
+  local head, tail = s:match("^(.-)::(.*)$")
+  if head == nil then
+    local groups, why = parse_groups(s, true)
+    if not groups or #groups ~= 8 then return nil, why end
+    return groups
+  end
+  if tail:find("::", 1, true) then return nil, "'::' may appear only once" end
+  local left, why = parse_groups(head, false)
+  if not left then return nil, why end
+  local right
+  right, why = parse_groups(tail, true)
+  if not right then return nil, why end
+  if #left + #right > 7 then return nil, "too many groups" end
+  local groups = left
+  for _ = 1, 8 - #left - #right do groups[#groups + 1] = 0 end
+  for _, g in ipairs(right) do groups[#groups + 1] = g end
+  return groups
+end
+
+-- RFC 5952 text of 8 groups: lower case, no leading zeros, the first longest run of two or
+-- more zero groups as "::", IPv4-mapped addresses with their dotted tail.
+local function format_ipv6(g)
+  if g[1] == 0 and g[2] == 0 and g[3] == 0 and g[4] == 0 and g[5] == 0 and g[6] == 0xffff then
+    return ("::ffff:%d.%d.%d.%d"):format(g[7] >> 8, g[7] & 255, g[8] >> 8, g[8] & 255)
+  end
+  local best, best_len, i = nil, 1, 1
+  while i <= 8 do
+    if g[i] == 0 then
+      local j = i
+      while j <= 8 and g[j] == 0 do j = j + 1 end
+      if j - i > best_len then best, best_len = i, j - i end
+      i = j
+    else
+      i = i + 1
+    end
+  end
+  local function hex(from, to)
+    local t = {}
+    for k = from, to do t[#t + 1] = ("%x"):format(g[k]) end
+    return table.concat(t, ":")
+  end
+  if not best then return hex(1, 8) end
+  return hex(1, best - 1) .. "::" .. hex(best + best_len, 8)
+end
+
+-- An address -> {family=4|6, parts=, width= bits per part, bits= total}, or nil and why.
+local function parse_address(s)
+  local v4, why = parse_ipv4(s)
+  if v4 then return { family = 4, parts = v4, width = 8, bits = 32 } end
+  if why then return nil, why end
+  local v6
+  v6, why = parse_ipv6(s:lower())
+  if v6 then return { family = 6, parts = v6, width = 16, bits = 128 } end
+  return nil, why
+end
+
+local function format_address(a)
+  return a.family == 4 and table.concat(a.parts, ".") or format_ipv6(a.parts)
+end
+
+-- A copy of the address with the bits after `prefix` cleared.
+local function network_of(a, prefix)
+  local parts = {}
+  for i, v in ipairs(a.parts) do
+    local keep = math.max(0, math.min(a.width, prefix - (i - 1) * a.width))
+    parts[i] = v & (((1 << a.width) - 1) ~ ((1 << (a.width - keep)) - 1))
+  end
+  return { family = a.family, parts = parts, width = a.width, bits = a.bits }
+end
+
+-- One entry -> {kind=ADDRESS|RANGE, value=normal form}, or nil and what is wrong with it.
+-- lenient (for entries read from the API): host bits of a block are cleared, not refused.
+local function parse_entry(text, lenient)
+  local addr_text, prefix_text = text:match("^([^/]*)/(.*)$")
+  local a, why = parse_address(addr_text or text)
+  if not a then
+    return nil, ("'%s' is not an IPv4 or IPv6 address%s%s"):format(addr_text or text,
+      addr_text and "" or " or CIDR block", why and (": " .. why) or "")
+  end
+  if not addr_text then return { kind = ADDRESS, value = format_address(a) } end
+  local prefix = prefix_text:match("^%d%d?%d?$") and tonumber(prefix_text)
+  if not prefix or prefix > a.bits then
+    return nil, ("'%s': the prefix length must be 0-%d for IPv%d"):format(text, a.bits, a.family)
+  end
+  local net = network_of(a, prefix)
+  if not lenient and format_address(net) ~= format_address(a) then
+    return nil, ("'%s' has host bits set; the network is %s/%d"):format(text, format_address(net), prefix)
+  end
+  return { kind = RANGE, value = format_address(net) .. "/" .. prefix }
+end
+
+local function key_of(entry) return entry.kind.name .. " " .. entry.value end
+
+---------------------------------------------------------------------------
+-- FILE
+---------------------------------------------------------------------------
+
+-- The entries of FILE in order, each once; nil after reporting every bad line on stderr.
+local function read_entries(path)
+  local name = path == "-" and "stdin" or path
+  local f, err = io.stdin, nil
+  if path ~= "-" then f, err = io.open(path, "r") end
+  if not f then cli.usage_error("cannot read %s", err) end
+  local entries, seen, bad, n = {}, {}, 0, 0
+  local ok, read_err = pcall(function()
+    for line in f:lines() do
+      n = n + 1
+      if n == 1 then line = line:gsub("^\239\187\191", "") end -- a UTF-8 byte order mark
+      local text = line:gsub("#.*$", ""):match("^%s*(.-)%s*$")
+      local entry, why
+      if text:find("%s") then
+        why = ("one entry a line, got '%s'"):format(text)
+      elseif text ~= "" then
+        entry, why = parse_entry(text)
+      end
+      if why then
+        bad = bad + 1
+        cli.warn("%s line %d: %s", name, n, why)
+      elseif entry and not seen[key_of(entry)] then
+        seen[key_of(entry)] = true
+        entries[#entries + 1] = entry
+      end
+    end
+  end)
+  if path ~= "-" then f:close() end
+  if not ok then cli.usage_error("cannot read %s: %s", name, cli.error_text(read_err)) end
+  if bad > 0 then
+    cli.warn("%d bad line%s in %s; nothing was sent", bad, bad == 1 and "" or "s", name)
+    return nil
+  end
+  return entries
+end
+
+---------------------------------------------------------------------------
+-- The account
+---------------------------------------------------------------------------
+
+-- Every record of one kind: {kind=, value= normal form, id=}. A value the API holds that
+-- does not parse is kept as it is, so it is never mistaken for a wanted entry.
+local function list_kind(client, kind)
+  local records = {}
+  for item in client[kind.resource]:list{ page = { size = PAGE_SIZE } } do
+    local raw = item[kind.field]
+    local entry = type(raw) == "string" and parse_entry(raw, true)
+    records[#records + 1] = {
+      kind = kind, id = item.id,
+      value = entry and entry.kind == kind and entry.value or tostring(raw),
+    }
+  end
+  return records
+end
+
+-- The allowlist now: {keys = {key...} in API order, by_key = {[key] = {kind, value, ids}}}.
+-- Both lists are read at once; a failure of either is raised.
+local function read_state(client)
+  local lists, failures = telnyx.map({ ADDRESS, RANGE }, function(kind)
+    return list_kind(client, kind)
+  end, { concurrency = 2 })
+  if #failures > 0 then error(failures[1].error, 0) end
+  local state = { keys = {}, by_key = {} }
+  for _, records in ipairs(lists) do
+    for _, rec in ipairs(records) do
+      local key = key_of(rec)
+      local entry = state.by_key[key]
+      if not entry then
+        entry = { kind = rec.kind, value = rec.value, ids = {} }
+        state.by_key[key] = entry
+        state.keys[#state.keys + 1] = key
+      end
+      entry.ids[#entry.ids + 1] = rec.id -- duplicates in the account: one entry, every id
+    end
+  end
+  return state
+end
+
+-- The entries of the account that FILE does not list.
+local function stale_entries(wanted, state)
+  local want = {}
+  for _, e in ipairs(wanted) do want[key_of(e)] = true end
+  local stale = {}
+  for _, key in ipairs(state.keys) do
+    if not want[key] then stale[#stale + 1] = state.by_key[key] end
+  end
+  return stale
+end
+
+local function make_plan(wanted, state)
+  local plan = { add = {}, keep = {}, remove = stale_entries(wanted, state) }
+  for _, e in ipairs(wanted) do
+    local list = state.by_key[key_of(e)] and plan.keep or plan.add
+    list[#list + 1] = e
+  end
+  return plan
+end
+
+---------------------------------------------------------------------------
+-- Applying
+---------------------------------------------------------------------------
+
+-- Whether an error says that the entry already exists (the API answers 422; a 409 would mean
+-- the same).
+local function is_duplicate(err)
+  if not (telnyx.is_error(err, "UnprocessableEntityError") or telnyx.is_error(err, "ConflictError")) then
+    return false
+  end
+  local texts = { err.message or "" }
+  for _, e in ipairs(type(err.errors) == "table" and err.errors or {}) do
+    if type(e) == "table" then
+      for _, field in ipairs{ "title", "detail", "code" } do
+        if type(e[field]) == "string" then texts[#texts + 1] = e[field] end
+      end
+    end
+  end
+  local text = table.concat(texts, " "):lower()
+  return text:find("already exist", 1, true) ~= nil or text:find("duplicate", 1, true) ~= nil
+      or text:find("already been taken", 1, true) ~= nil
+end
+
+local function failure(action, entry, err)
+  return { action = action, entry = entry, error = cli.error_text(err),
+           status = type(err) == "table" and math.type(err.status) == "integer" and err.status or nil }
+end
+
+-- Runs fn(entry) for every entry with telnyx.map; progress.done[entry] is set as each one
+-- finishes, so an interruption can tell what was done. Failures go to run.failures.
+local function for_each(run, action, entries, fn)
+  local _, failures = telnyx.map(entries, function(entry)
+    fn(entry)
+    run.done[entry] = true
+  end, { concurrency = run.concurrency, progress = true })
+  for _, f in ipairs(failures) do
+    run.failures[#run.failures + 1] = failure(action, f.item.value, f.error)
+  end
+  return #failures == 0
+end
+
+local function add_entry(client, entry, description)
+  local resource = client[entry.kind.resource]
+  local ok, err = pcall(resource.create, resource,
+                        { [entry.kind.field] = entry.value, description = description })
+  if not ok and not is_duplicate(err) then error(err, 0) end
+end
+
+-- Deletes every record of the entry; one already gone (404) counts as deleted.
+local function remove_entry(client, entry)
+  local resource = client[entry.kind.resource]
+  for _, id in ipairs(entry.ids) do
+    local ok, err = pcall(resource.delete, resource, id)
+    if not ok and not telnyx.is_error(err, "NotFoundError") then error(err, 0) end
+  end
+end
+
+-- Make before break. Returns true when the allowlist now matches FILE.
+local function apply(client, run, wanted, plan, description)
+  run.phase = "add"
+  if not for_each(run, "add", plan.add, function(e) add_entry(client, e, description) end) then
+    return false
+  end
+  -- POSTs can be retried and this API has no idempotency keys, and the account may have
+  -- changed since the first read: what to remove is decided on a fresh read.
+  run.phase = "verify"
+  local ok, state = pcall(read_state, client)
+  if not ok then
+    if cli.is_interrupt(state) then error(state, 0) end
+    run.failures[#run.failures + 1] = failure("read", nil, state)
+    return false
+  end
+  for _, e in ipairs(wanted) do
+    if not state.by_key[key_of(e)] then
+      run.failures[#run.failures + 1] = failure("verify", e.value,
+        "the API does not list this entry after it was added")
+    end
+  end
+  if #run.failures > 0 then return false end
+  plan.remove = stale_entries(wanted, state)
+  run.phase = "remove"
+  return for_each(run, "remove", plan.remove, function(e) remove_entry(client, e) end)
+end
+
+---------------------------------------------------------------------------
+-- Output
+---------------------------------------------------------------------------
+
+local function values(entries)
+  local out = telnyx.json.array()
+  for i, e in ipairs(entries) do out[i] = e.value end
+  return out
+end
+
+local function print_json(plan, applied, failures)
+  local list = {}
+  for i, f in ipairs(failures) do
+    list[i] = cli.ordered{ { "action", f.action }, { "entry", f.entry or telnyx.null },
+                           { "status", f.status or telnyx.null }, { "error", f.error } }
+  end
+  cli.out(cli.json(cli.ordered{
+    { "add", values(plan.add) }, { "remove", values(plan.remove) }, { "keep", values(plan.keep) },
+    { "applied", applied }, { "failures", cli.array(list) },
+  }), "\n")
+end
+
+local function print_plan(plan)
+  cli.out(("Plan: %d to add, %d to remove, %d to keep\n"):format(#plan.add, #plan.remove, #plan.keep))
+  for _, section in ipairs{ { "add", plan.add }, { "remove", plan.remove }, { "keep", plan.keep } } do
+    for _, e in ipairs(section[2]) do
+      cli.out(("  %-7s %-43s (%s)\n"):format(section[1], e.value, e.kind.name))
+    end
+  end
+end
+
+local function print_failures(failures)
+  for _, f in ipairs(failures) do
+    cli.warn("%s%s failed: %s", f.action, f.entry and (" " .. f.entry) or "", f.error)
+  end
+end
+
+-- The entries of `list` that run.done has, and those it has not.
+local function split_done(run, list)
+  local done, not_done = {}, {}
+  for _, e in ipairs(list) do
+    local into = run.done[e] and done or not_done
+    into[#into + 1] = e.value
+  end
+  return done, not_done
+end
+
+-- After Ctrl-C: what was done and what was not; every entry not done becomes a failure.
+local function report_interrupt(run, plan)
+  local phase = run.phase
+  if phase == "read" or phase == "verify" then
+    cli.warn(phase == "read" and "interrupted while reading the allowlist; nothing was changed"
+             or "interrupted after every addition was done; nothing was removed")
+    run.failures[#run.failures + 1] = failure("read", nil, "interrupted")
+  else
+    local list = phase == "add" and plan.add or plan.remove
+    local verb = phase == "add" and "added" or "removed"
+    local done, not_done = split_done(run, list)
+    cli.warn("interrupted: %s %d of %d entries%s", verb, #done, #list,
+             phase == "add" and "; nothing was removed" or " (every addition was done)")
+    if #not_done > 0 then cli.warn("not %s (or not confirmed): %s", verb, table.concat(not_done, " ")) end
+    for _, v in ipairs(not_done) do run.failures[#run.failures + 1] = failure(phase, v, "interrupted") end
+  end
+  if phase ~= "read" then cli.warn("run the same command again to finish") end
+end
+
+---------------------------------------------------------------------------
+-- Main
+---------------------------------------------------------------------------
+
+local function parse_args(argv)
+  local parser = cli.parser(NAME,
+    "Keep the account's IP allowlist (access_ip_address, access_ip_ranges) equal to FILE.",
+    "FILE: one IPv4/IPv6 address or CIDR block a line, '#' comments; '-' reads stdin.\n" ..
+    "Without --apply only the plan is printed. Exit status: 0 done, 1 a request failed\n" ..
+    "or interrupted (stale entries kept), 2 bad usage or a bad line in FILE (nothing sent).\n" ..
+    "Environment: TELNYX_API_KEY (required), TELNYX_BASE_URL.")
+  parser:argument("file", "File of entries, or '-' for stdin."):argname("FILE")
+  parser:flag("--apply", "Make the changes (default: print the plan only).")
+  parser:option("--concurrency", "Requests at once while applying (1-256).", "8")
+    :argname("N"):convert(cli.concurrency)
+  parser:flag("--json", "Print one JSON object {add, remove, keep, applied, failures} on stdout.")
+  parser:option("--description", "Description of the entries added."):argname("TEXT")
+  parser:flag("--allow-empty", "With --apply, accept a FILE without entries (removes every entry).")
+  return parser:parse(argv)
+end
+
+local function main(argv)
+  local args = parse_args(argv)
+  local file = args.file == "-" and "stdin" or args.file
+  local wanted = read_entries(args.file)
+  if not wanted then return cli.EXIT_USAGE end
+  if #wanted == 0 and args.apply and not args.allow_empty then
+    cli.usage_error("%s lists no entries: applying it would remove every entry of the " ..
+                    "allowlist (pass --allow-empty if that is what you want)", file)
+  end
+  local client = cli.client()
+  local run = { concurrency = args.concurrency, done = {}, failures = {}, phase = "read" }
+  local plan = { add = {}, remove = {}, keep = {} }
+  local applied = false
+  local ok, err = pcall(function()
+    plan = make_plan(wanted, read_state(client))
+    if not args.json then print_plan(plan) end
+    if args.apply then applied = apply(client, run, wanted, plan, args.description) end
+  end)
+  if ok then
+    print_failures(run.failures)
+  elseif cli.is_interrupt(err) then
+    report_interrupt(run, plan)
+  elseif run.phase == "read" then
+    run.failures[#run.failures + 1] = failure("read", nil, err)
+    print_failures(run.failures)
+  else
+    error(err, 0) -- not a request failure: a bug, reported by cli.main
+  end
+  if args.json then
+    print_json(plan, applied, run.failures)
+  elseif ok and not args.apply then
+    cli.out("Plan only: nothing was changed. Run with --apply to make these changes.\n")
+  elseif applied then
+    cli.out(("Applied: %d added, %d removed; the allowlist matches %s.\n")
+      :format(#plan.add, #plan.remove, file))
+  elseif run.phase ~= "read" then
+    cli.out("Not applied: nothing was removed (make before break); run again to finish.\n")
+  end
+  return #run.failures == 0 and cli.EXIT_OK or cli.EXIT_FAILED
+end
+
+cli.main(NAME, main)
