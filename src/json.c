@@ -343,9 +343,12 @@ static void json_put_table(lua_State *L, struct buf *o, int idx, int depth) {
   while (lua_next(L, idx) != 0) {
     size_t klen;
     const char *key;
-    if (lua_type(L, -2) != LUA_TSTRING)
-      luaL_error(L, "cannot encode a table that mixes array items and %s keys as JSON",
-                 luaL_typename(L, -2));
+    if (lua_type(L, -2) != LUA_TSTRING) { /* a mixed table, a sparse array, a boolean key... */
+      const char *kind = luaL_typename(L, -2); /* before luaL_tolstring pushes */
+      luaL_error(L, "cannot encode a table with the %s key %s as JSON (an object needs string "
+                 "keys only, an array the keys 1..n without holes)",
+                 kind, luaL_tolstring(L, -2, NULL));
+    }
     key = lua_tolstring(L, -2, &klen);
     if (!first) buf_add_literal(L, o, ",");
     first = 0;
