@@ -1,0 +1,228 @@
+-- telnyx.json: decode through lua-cjson with the project's fixups (telnyx.null, [] kept,
+-- exact integers), and the project's own encoder. No server needed.
+local telnyx = require "telnyx"
+local json = telnyx.json
+
+-- Decodes text and encodes the result again.
+local function round_trip(text) return json.encode(json.decode(text)) end
+
+-- Raises unless f(...) fails with a message matching `pattern`; returns the message.
+local function fails_with(pattern, f, ...)
+  local ok, err = pcall(f, ...)
+  assert.is_false(ok, "expected an error")
+  assert.are.equal("string", type(err))
+  assert.matches(pattern, err)
+  return err
+end
+
+describe("telnyx.json", function()
+  describe("null", function()
+    it("decodes JSON null to telnyx.null, a value distinct from nil", function()
+      local v = json.decode('{"a":null}')
+      assert.are.equal(telnyx.null, v.a)
+      assert.is_not_nil(v.a)
+      assert.are.equal(telnyx.null, json.decode("null"))
+    end)
+
+    it("keeps null items of an array in place (no holes)", function()
+      local t = json.decode("[1,null,3,null]")
+      assert.are.equal(4, #t)
+      assert.are.equal(telnyx.null, t[2])
+      assert.are.equal(telnyx.null, t[4])
+      assert.are.equal(3, t[3])
+    end)
+
+    it("encodes telnyx.null as null, alone, in objects and in arrays", function()
+      assert.are.equal("null", json.encode(telnyx.null))
+      assert.are.equal('{"a":null}', json.encode({ a = telnyx.null }))
+      assert.are.equal("[null,1,null]", json.encode({ telnyx.null, 1, telnyx.null }))
+      assert.are.equal("[1,null,3,null]", round_trip("[1,null,3,null]"))
+    end)
+  end)
+
+  describe("empty arrays and objects", function()
+    it("survive a decode/encode round trip at any depth", function()
+      assert.are.equal("[]", round_trip("[]"))
+      assert.are.equal("{}", round_trip("{}"))
+      assert.are.equal("[[],{},[[]]]", round_trip("[ [ ], {}, [[]] ]"))
+      local back = json.decode(round_trip('{"a":[],"b":{},"c":{"d":[]},"e":[{}]}'))
+      assert.are.equal("[]", json.encode(back.a))
+      assert.are.equal("{}", json.encode(back.b))
+      assert.are.equal("[]", json.encode(back.c.d))
+      assert.are.equal("[{}]", json.encode(back.e))
+    end)
+
+    it("json.array marks a table as an array, so an empty one encodes as []", function()
+      assert.are.equal("{}", json.encode({}))
+      assert.are.equal("[]", json.encode(json.array()))
+      assert.are.equal("[]", json.encode(json.array({})))
+      assert.are.equal("[1,2]", json.encode(json.array({ 1, 2 })))
+      local t = {}
+      assert.are.equal(t, json.array(t), "marks the table it is given")
+    end)
+
+    it("decoded arrays can grow and still encode as arrays", function()
+      local t = json.decode("[]")
+      t[#t + 1] = "x"
+      assert.are.equal('["x"]', json.encode(t))
+    end)
+  end)
+
+  describe("numbers", function()
+    it("decodes integers beyond 2^53 exactly", function()
+      local v = json.decode("9007199254740993")
+      assert.are.equal("integer", math.type(v))
+      assert.are.equal((1 << 53) + 1, v)
+      assert.are.equal(1 << 62, json.decode("4611686018427387904"))
+      assert.are.equal(math.maxinteger, json.decode("9223372036854775807"))
+      assert.are.equal(math.mininteger, json.decode("-9223372036854775808"))
+    end)
+
+    it("decodes a 19-digit id inside an object exactly", function()
+      local v = json.decode('{"data":{"id":1293384261075731499,"n":[12345678901234567]}}')
+      assert.are.equal(1293384261075731499, v.data.id)
+      assert.are.equal(12345678901234567, v.data.n[1])
+    end)
+
+    it("encodes integers exactly", function()
+      assert.are.equal("9007199254740993", json.encode((1 << 53) + 1))
+      assert.are.equal("4611686018427387904", json.encode(1 << 62))
+      assert.are.equal("-9223372036854775808", json.encode(math.mininteger))
+      assert.are.equal("[9007199254740993]", round_trip("[9007199254740993]"))
+    end)
+
+    it("decodes small integers as Lua integers", function()
+      local v = json.decode('{"a":0,"b":-7,"c":20}')
+      assert.are.equal("integer", math.type(v.a))
+      assert.are.equal("integer", math.type(v.b))
+      assert.are.equal(20, v.c)
+    end)
+
+    it("decodes and encodes floats without losing precision", function()
+      assert.are.equal(1.5, json.decode("1.5"))
+      assert.are.equal("float", math.type(json.decode("-0.25")))
+      assert.are.equal(0.1, json.decode(json.encode(0.1)))
+      assert.are.equal(1 / 3, json.decode(json.encode(1 / 3)))
+      assert.are.equal(1e300, json.decode(json.encode(1e300)))
+      assert.are.equal(6.02e23, json.decode("6.02e23"))
+      assert.are.equal(-1.5e-7, json.decode("-1.5E-7"))
+    end)
+
+    it("gives the nearest float for an integer too large for 64 bits", function()
+      local v = json.decode("123456789012345678901234567890")
+      assert.are.equal("float", math.type(v))
+      assert.are.equal(1.2345678901234568e29, v)
+    end)
+  end)
+
+  describe("strings", function()
+    it("decodes \\u escapes, surrogate pairs included, to UTF-8", function()
+      assert.are.equal("é中😀", json.decode('"\\u00e9\\u4e2d\\ud83d\\ude00"'))
+      assert.are.equal("a\0b", json.decode('"a\\u0000b"'))
+      assert.are.equal('q"b\\s/\n\t', json.decode('"q\\"b\\\\s\\/\\n\\t"'))
+    end)
+
+    it("passes UTF-8 through both ways", function()
+      local s = "Zürich – 東京 – 🚀"
+      assert.are.equal('"' .. s .. '"', json.encode(s))
+      assert.are.equal(s, json.decode(json.encode(s)))
+    end)
+
+    it("escapes quotes, backslashes and control characters when encoding", function()
+      local text = json.encode('a"b\\c\n\r\t\1\0')
+      assert.are.equal('"a\\"b\\\\c\\n\\r\\t\\u0001\\u0000"', text)
+      assert.are.equal('a"b\\c\n\r\t\1\0', json.decode(text))
+    end)
+
+    it("rejects invalid UTF-8 when decoding, naming the byte", function()
+      fails_with("invalid UTF%-8", json.decode, '"\255"')
+      fails_with("invalid UTF%-8 in a string at byte 7", json.decode, '{"a":"\195\40"}')
+      fails_with("invalid UTF%-8", json.decode, '["\237\160\128"]') -- an encoded surrogate
+      fails_with("invalid UTF%-8", json.decode, '"\192\175"')        -- an overlong "/"
+    end)
+
+    it("rejects invalid UTF-8 when encoding, in values and keys", function()
+      fails_with("not valid UTF%-8", json.encode, "\255")
+      fails_with("not valid UTF%-8", json.encode, { ["k\200"] = 1 })
+    end)
+
+    it("rejects a lone surrogate escape", function()
+      fails_with("invalid JSON", json.decode, '"\\ud800"')
+    end)
+  end)
+
+  describe("structure", function()
+    it("round-trips nested objects and arrays by value", function()
+      local v = { name = "x", list = { 1, 2, { deep = true } }, obj = { a = false } }
+      assert.are.same(v, json.decode(json.encode(v)))
+    end)
+
+    it("refuses 100,000 nested arrays with an error instead of crashing", function()
+      local deep = string.rep("[", 100000) .. string.rep("]", 100000)
+      fails_with("invalid JSON: .*nested", json.decode, deep)
+    end)
+
+    it("decodes nesting well inside the limit", function()
+      local v = json.decode(string.rep("[", 500) .. "7" .. string.rep("]", 500))
+      for _ = 1, 500 do v = v[1] end
+      assert.are.equal(7, v)
+    end)
+
+    it("reports malformed text with a clear message", function()
+      fails_with("^invalid JSON", json.decode, '{"a":')
+      fails_with("^invalid JSON", json.decode, "")
+      fails_with("^invalid JSON", json.decode, "[1,2,]")
+      fails_with("^invalid JSON", json.decode, "{'a':1}")
+    end)
+  end)
+
+  describe("encode errors", function()
+    it("a function", function()
+      fails_with("cannot encode a function value", json.encode, { f = print })
+    end)
+
+    it("NaN and infinities", function()
+      fails_with("cannot encode NaN", json.encode, 0 / 0)
+      fails_with("cannot encode inf", json.encode, { x = math.huge })
+      fails_with("cannot encode", json.encode, { -math.huge })
+    end)
+
+    it("a table mixing array items and other keys", function()
+      fails_with("cannot encode a table with the number key %d as JSON %(an object needs string keys",
+                 json.encode, { 1, 2, x = 3 })
+    end)
+
+    it("a sparse array (a hole), rather than cutting it short", function()
+      fails_with("array the keys 1%.%.n without holes", json.encode, { 1, nil, 3 })
+    end)
+
+    it("non-string keys, naming the key", function()
+      fails_with("the boolean key true", json.encode, { [true] = 1 })
+      fails_with("the number key 2%.5", json.encode, { x = 1, [2.5] = 3 })
+    end)
+
+    it("a cycle, without overflowing the stack", function()
+      local t = {}
+      t.self = t
+      fails_with("nested deeper than %d+ %(a cycle%?%)", json.encode, t)
+      local a = {}
+      a[1] = a
+      fails_with("a cycle", json.encode, a)
+    end)
+
+    it("a table nested 100,000 deep, without overflowing the stack", function()
+      local root = {}
+      local cur = root
+      for _ = 1, 100000 do
+        cur[1] = {}
+        cur = cur[1]
+      end
+      fails_with("nested deeper than", json.encode, root)
+    end)
+
+    it("userdata and coroutines", function()
+      fails_with("cannot encode a userdata value", json.encode, io.stdout)
+      fails_with("cannot encode a thread value", json.encode, { coroutine.create(print) })
+    end)
+  end)
+end)
