@@ -13,7 +13,8 @@ as they arrive, so memory stays flat whatever the number of items.
   --filter  filter[ip_address]=203.0.113.7, or the shorthand ip_address=203.0.113.7 (and
             created_at[gt]=... for filter[created_at][gt]); repeatable. Only the filters the
             API lists for RESOURCE are accepted: a typo would otherwise export everything.
-  --sort    for the resources that take a sort (a leading "-" sorts descending).
+  --sort    for the resources that take a sort; a leading "-" sorts descending, written
+            --sort=-created_at so that it is not read as an option.
   --page-size  items a request (default 250, capped at what the API allows).
   --format
     jsonl   one JSON object a line (the default).
@@ -107,7 +108,7 @@ local function check_sort(op, sort)
     for _, v in ipairs(param.enum) do
       if v == sort or v == field or v == "-" .. field then return sort end
     end
-    cli.usage_error("--sort for %s must be one of: %s (a leading '-' sorts descending)",
+    cli.usage_error("--sort for %s must be one of: %s (--sort=-NAME sorts descending)",
                     op.resource, table.concat(param.enum, ", "))
   end
   return sort
@@ -230,7 +231,8 @@ local function parse_args(argv)
   parser:argument("resource", "The resource to export."):argname("RESOURCE")
   parser:option("--filter", "A filter, filter[field]=value or field=value (repeatable).")
     :argname("KEY=VALUE"):count("*")
-  parser:option("--sort", "Sort order, e.g. created_at or -created_at."):argname("S")
+  parser:option("--sort", "Sort order, e.g. created_at, or --sort=-created_at (descending).")
+    :argname("S")
   parser:option("--page-size", "Items a request (default 250, at most what the API allows).")
     :argname("N")
   parser:option("--format", "Output format.", "jsonl"):choices{ "jsonl", "csv", "json" }

@@ -351,6 +351,7 @@ end
 
 -- Make before break. Returns true when the allowlist now matches FILE.
 local function apply(client, run, wanted, plan, description)
+  if #plan.add == 0 and #plan.remove == 0 then return true end -- it already does
   run.phase = "add"
   if not for_each(run, "add", plan.add, function(e) add_entry(client, e, description) end) then
     return false
@@ -399,10 +400,15 @@ local function print_json(plan, applied, failures)
 end
 
 local function print_plan(plan)
+  local sections = { { "add", plan.add }, { "remove", plan.remove }, { "keep", plan.keep } }
+  local width = 0
+  for _, section in ipairs(sections) do
+    for _, e in ipairs(section[2]) do width = math.max(width, #e.value) end
+  end
   cli.out(("Plan: %d to add, %d to remove, %d to keep\n"):format(#plan.add, #plan.remove, #plan.keep))
-  for _, section in ipairs{ { "add", plan.add }, { "remove", plan.remove }, { "keep", plan.keep } } do
+  for _, section in ipairs(sections) do
     for _, e in ipairs(section[2]) do
-      cli.out(("  %-7s %-43s (%s)\n"):format(section[1], e.value, e.kind.name))
+      cli.out(("  %-6s  %-" .. width .. "s  (%s)\n"):format(section[1], e.value, e.kind.name))
     end
   end
 end
