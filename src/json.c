@@ -1,28 +1,19 @@
 /*
- * JSON in C. Decoding goes through lua-cjson (Debian's 2.1.0), which turns every number into a
- * float and `[]` into a table indistinguishable from `{}`. So the text is prepared first: `[]`
- * and integers too long for a double become marker strings that cannot occur in valid UTF-8
- * (they start with byte 0xFF), and a walk over the result turns markers back into empty
- * arrays and exact integers, and integral floats into integers. Encoding is done here, since
- * cjson 2.1.0 writes large integers with 14 digits and empty arrays as objects.
+ * JSON in C, both ways. The decoder reads the text in one pass straight into Lua values: exact
+ * integers (Lua integers whenever the value is integral and fits), `null` as telnyx.null, and
+ * arrays marked with the array metatable so that `[]` survives a round trip. The encoder writes
+ * integers exactly and marked or sequence tables as arrays.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
-#include <lua-cjson.h>
 
 #include "buf.h"
 #include "json.h"
-
-#define JSON_MARK 0xFF /* never valid in UTF-8: a string starting with it is ours */
-#define JSON_MARK_EMPTY_ARRAY '['
-#define JSON_MARK_INTEGER 'I'
-#define JSON_EXACT_DIGITS 15 /* a double holds every integer of up to 15 digits exactly */
-
-static const char json_decoder_key = 'd'; /* registry: cjson's decode function */
 
 /* ---- UTF-8 ---- */
 
@@ -66,186 +57,323 @@ static int json_valid_utf8(const char *s, size_t n) {
 
 /* ---- decoding ---- */
 
-static int json_is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+/*
+ * One pass from text to Lua values, run under lua_pcall by json_decode so that any error
+ * (always with the 1-based byte position) leaves nothing behind. Strings without escapes are
+ * pushed straight from the text; integers are read exactly; every array gets the array
+ * metatable, so `[]` stays an array. Objects and arrays in a list usually have the same shape,
+ * so each nesting level remembers the size of its last table and sizes the next one to match.
+ */
+
+#define JSON_HINT_DEPTH 16 /* nesting levels that keep a size hint */
+
+struct json_dec {
+  lua_State *L;
+  const char *text, *p, *end;
+  int depth;
+  int array_mt; /* stack index of the array metatable */
+  int hint_array[JSON_HINT_DEPTH], hint_object[JSON_HINT_DEPTH];
+};
 
 static int json_is_digit(char c) { return c >= '0' && c <= '9'; }
 
-/* Where the text needs markers; `out` NULL only checks. */
-struct json_prep {
-  const char *text;
-  size_t len;
-  luaL_Buffer *out;
-  int needs_rewrite;
-  size_t bad_utf8_at; /* 1-based position of invalid UTF-8 in a string, 0 if none */
-};
-
-static void json_emit(struct json_prep *p, const char *s, size_t n) {
-  if (p->out) luaL_addlstring(p->out, s, n);
+static void json_fail(struct json_dec *d, const char *at, const char *what) {
+  luaL_error(d->L, "%s at byte %d", what, (int)(at - d->text) + 1);
 }
 
-/* Skips a string starting at the quote at i; returns the index after it. */
-static size_t json_scan_string(struct json_prep *p, size_t i) {
-  const unsigned char *s = (const unsigned char *)p->text;
-  size_t j = i + 1;
-  while (j < p->len && s[j] != '"') {
-    if (s[j] == '\\') {
-      j += 2;
-    } else if (s[j] >= 0x80) {
-      size_t k = json_utf8_len(s + j, p->len - j);
-      if (k == 0) {
-        if (p->bad_utf8_at == 0) p->bad_utf8_at = j + 1;
-        k = 1;
-      }
-      j += k;
-    } else {
-      j++;
-    }
-  }
-  return j < p->len ? j + 1 : p->len;
+static void json_skip_space(struct json_dec *d) {
+  const char *p = d->p;
+  while (p < d->end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  d->p = p;
 }
 
-/* One pass over the text; with p->out set, writes the marked-up copy. */
-static void json_scan(struct json_prep *p) {
-  const char *s = p->text;
-  size_t i = 0, start = 0;
-  while (i < p->len) {
+/* The 4 hex digits at s as a number, or -1. */
+static long json_hex4(const char *s) {
+  long v = 0;
+  int i;
+  for (i = 0; i < 4; i++) {
     char c = s[i];
-    if (c == '"') {
-      i = json_scan_string(p, i);
-    } else if (c == '[') {
-      size_t k = i + 1;
-      while (k < p->len && json_is_space(s[k])) k++;
-      if (k < p->len && s[k] == ']') {
-        static const char mark[] = {'"', (char)JSON_MARK, JSON_MARK_EMPTY_ARRAY, '"'};
-        json_emit(p, s + start, i - start);
-        json_emit(p, mark, sizeof mark);
-        p->needs_rewrite = 1;
-        start = i = k + 1;
-      } else {
-        i++;
-      }
-    } else if (c == '-' || json_is_digit(c)) {
-      size_t j = i + (c == '-'), digits;
-      int integral;
-      while (j < p->len && json_is_digit(s[j])) j++;
-      digits = j - i - (c == '-');
-      integral = !(j < p->len && (s[j] == '.' || s[j] == 'e' || s[j] == 'E'));
-      if (!integral) { /* skip the rest of the token: its digits are not an integer's */
-        while (j < p->len && (json_is_digit(s[j]) || (s[j] != '\0' && strchr(".eE+-", s[j]) != NULL))) j++;
-      } else if (digits > JSON_EXACT_DIGITS) {
-        static const char mark[] = {'"', (char)JSON_MARK, JSON_MARK_INTEGER};
-        json_emit(p, s + start, i - start);
-        json_emit(p, mark, sizeof mark);
-        json_emit(p, s + i, j - i);
-        json_emit(p, "\"", 1);
-        p->needs_rewrite = 1;
-        start = j;
-      }
-      i = j;
-    } else {
-      i++;
-    }
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= c - '0';
+    else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+    else return -1;
   }
-  json_emit(p, s + start, p->len - start);
+  return v;
 }
 
-/* Turns the marker string on top of the stack into its value, in place. */
-static void json_unmark(lua_State *L) {
-  size_t n;
-  const char *s = lua_tolstring(L, -1, &n);
-  if (s[1] == JSON_MARK_EMPTY_ARRAY) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    luaL_setmetatable(L, JSON_ARRAY_MT);
-  } else if (lua_stringtonumber(L, s + 2) != 0) { /* integer if it fits, else the nearest float */
-    lua_remove(L, -2);
+/* Decodes the escape at s (its backslash) into b; returns the position after it. */
+static const char *json_read_escape(struct json_dec *d, luaL_Buffer *b, const char *s) {
+  char out[4];
+  long cp = 0, lo = 0;
+  if (d->end - s < 2) json_fail(d, s, "unterminated string");
+  switch (s[1]) {
+    case '"': luaL_addchar(b, '"'); return s + 2;
+    case '\\': luaL_addchar(b, '\\'); return s + 2;
+    case '/': luaL_addchar(b, '/'); return s + 2;
+    case 'b': luaL_addchar(b, '\b'); return s + 2;
+    case 'f': luaL_addchar(b, '\f'); return s + 2;
+    case 'n': luaL_addchar(b, '\n'); return s + 2;
+    case 'r': luaL_addchar(b, '\r'); return s + 2;
+    case 't': luaL_addchar(b, '\t'); return s + 2;
+    case 'u': break;
+    default: json_fail(d, s, "invalid escape in a string");
   }
-}
-
-static void json_fixup(lua_State *L);
-
-/* Fixes the value on top of the stack in place; returns 1 when it was replaced. */
-static int json_fix_top(lua_State *L) {
-  switch (lua_type(L, -1)) {
-    case LUA_TNUMBER:
-      if (!lua_isinteger(L, -1)) {
-        lua_Number n = lua_tonumber(L, -1);
-        lua_Integer i;
-        if (n == floor(n) && lua_numbertointeger(n, &i)) {
-          lua_pop(L, 1);
-          lua_pushinteger(L, i);
-          return 1;
-        }
-      }
-      return 0;
-    case LUA_TSTRING:
-      if ((unsigned char)lua_tostring(L, -1)[0] != JSON_MARK) return 0;
-      json_unmark(L);
-      return 1;
-    case LUA_TTABLE:
-      json_fixup(L);
-      return 0;
-    default:
-      return 0;
+  if (d->end - s < 6 || (cp = json_hex4(s + 2)) < 0) json_fail(d, s, "invalid \\u escape");
+  s += 6;
+  if (cp >= 0xDC00 && cp <= 0xDFFF) json_fail(d, s - 6, "lone surrogate \\u escape");
+  if (cp >= 0xD800 && cp <= 0xDBFF) {
+    if (d->end - s < 6 || s[0] != '\\' || s[1] != 'u' || (lo = json_hex4(s + 2)) < 0xDC00 || lo > 0xDFFF)
+      json_fail(d, s - 6, "lone surrogate \\u escape");
+    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    s += 6;
   }
+  if (cp < 0x80) {
+    luaL_addchar(b, (char)cp);
+  } else if (cp < 0x800) {
+    out[0] = (char)(0xC0 | (cp >> 6));
+    out[1] = (char)(0x80 | (cp & 0x3F));
+    luaL_addlstring(b, out, 2);
+  } else if (cp < 0x10000) {
+    out[0] = (char)(0xE0 | (cp >> 12));
+    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (char)(0x80 | (cp & 0x3F));
+    luaL_addlstring(b, out, 3);
+  } else {
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    luaL_addlstring(b, out, 4);
+  }
+  return s;
 }
 
 /*
- * Fixes numbers and markers in the table on top of the stack, and marks arrays. Depth needs
- * no check here: cjson refused anything deeper than JSON_MAX_DEPTH.
+ * Skips the run of string bytes at s that need no work (ASCII other than quote and backslash;
+ * valid UTF-8 sequences) and returns where it stops. Raw control characters are let through,
+ * as lua-cjson and most decoders do, though RFC 8259 wants them escaped.
  */
-static void json_fixup(lua_State *L) {
-  int first = 1;
-  luaL_checkstack(L, 4, "JSON nesting");
-  lua_pushnil(L);
-  while (lua_next(L, -2) != 0) {
-    if (first && lua_type(L, -2) == LUA_TNUMBER) { /* cjson gives objects string keys only */
-      lua_pushvalue(L, -3);
-      luaL_setmetatable(L, JSON_ARRAY_MT);
-      lua_pop(L, 1);
+static const char *json_string_run(struct json_dec *d, const char *s) {
+  const unsigned char *u = (const unsigned char *)s, *end = (const unsigned char *)d->end;
+  const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+  for (;;) {
+    /* 8 bytes at a time while none is a quote, a backslash or from 0x80 up */
+    while (end - u >= 8) {
+      uint64_t w, q, b; /* bytes equal to '"' and '\\' become 0 in q and b */
+      memcpy(&w, u, 8);
+      q = w ^ (ones * '"');
+      b = w ^ (ones * '\\');
+      if ((((q - ones) & ~q) | ((b - ones) & ~b) | w) & high) break;
+      u += 8;
     }
-    first = 0;
-    if (json_fix_top(L)) {
-      lua_pushvalue(L, -2);
-      lua_insert(L, -2);
-      lua_rawset(L, -4); /* changing an existing field is allowed during lua_next */
+    while (u < end && *u < 0x80 && *u != '"' && *u != '\\') u++;
+    if (u < end && *u >= 0x80) {
+      size_t k = json_utf8_len(u, (size_t)(end - u));
+      if (k == 0) json_fail(d, (const char *)u, "invalid UTF-8 in a string");
+      u += k;
+      continue;
+    }
+    return (const char *)u;
+  }
+}
+
+/* Pushes the string whose opening quote is at d->p, and moves past its closing quote. */
+static void json_read_string(struct json_dec *d) {
+  const char *start = d->p + 1, *s = json_string_run(d, start);
+  luaL_Buffer b;
+  if (s < d->end && *s == '"') { /* no escapes: straight from the text */
+    lua_pushlstring(d->L, start, (size_t)(s - start));
+    d->p = s + 1;
+    return;
+  }
+  luaL_buffinit(d->L, &b);
+  for (;;) {
+    luaL_addlstring(&b, start, (size_t)(s - start));
+    if (s >= d->end) json_fail(d, d->p, "unterminated string");
+    if (*s == '"') break;
+    start = json_read_escape(d, &b, s);
+    s = json_string_run(d, start);
+  }
+  luaL_pushresult(&b);
+  d->p = s + 1;
+}
+
+/* Pushes the number at d->p: an integer when the text is one that fits (or when its value is
+ * integral and fits, as `1.0` or `2e3`), else a float. */
+static void json_read_number(struct json_dec *d) {
+  lua_State *L = d->L;
+  const char *s = d->p, *p = s, *digits;
+  int is_float = 0;
+  if (*p == '-') p++;
+  digits = p;
+  if (p >= d->end || !json_is_digit(*p)) json_fail(d, s, "invalid number");
+  if (*p == '0') p++;
+  else while (p < d->end && json_is_digit(*p)) p++;
+  if (p < d->end && *p == '.') {
+    p++;
+    if (p >= d->end || !json_is_digit(*p)) json_fail(d, s, "invalid number");
+    while (p < d->end && json_is_digit(*p)) p++;
+    is_float = 1;
+  }
+  if (p < d->end && (*p == 'e' || *p == 'E')) {
+    p++;
+    if (p < d->end && (*p == '+' || *p == '-')) p++;
+    if (p >= d->end || !json_is_digit(*p)) json_fail(d, s, "invalid number");
+    while (p < d->end && json_is_digit(*p)) p++;
+    is_float = 1;
+  }
+  d->p = p;
+  if (!is_float && p - digits <= 18) { /* 18 digits cannot overflow 64 bits */
+    long long v = 0;
+    const char *q;
+    for (q = digits; q < p; q++) v = v * 10 + (*q - '0');
+    lua_pushinteger(L, (lua_Integer)(*s == '-' ? -v : v));
+    return;
+  } else {
+    /* Lua's own conversion: an integer if the text is one that fits, else the nearest float */
+    char tmp[64];
+    size_t n = (size_t)(p - s);
+    lua_Number x;
+    lua_Integer i;
+    if (n < sizeof tmp) {
+      memcpy(tmp, s, n);
+      tmp[n] = '\0';
+      if (lua_stringtonumber(L, tmp) == 0) json_fail(d, s, "invalid number");
     } else {
+      lua_pushlstring(L, s, n);
+      if (lua_stringtonumber(L, lua_tostring(L, -1)) == 0) json_fail(d, s, "invalid number");
+      lua_remove(L, -2);
+    }
+    if (lua_isinteger(L, -1)) return;
+    x = lua_tonumber(L, -1);
+    if (x == floor(x) && lua_numbertointeger(x, &i)) {
       lua_pop(L, 1);
+      lua_pushinteger(L, i);
     }
   }
 }
 
-/* Protected part of json_decode: [text] -> [value]. */
-static int json_decode_protected(lua_State *L) {
-  size_t len;
-  const char *text = lua_tolstring(L, 1, &len);
-  struct json_prep prep;
-  memset(&prep, 0, sizeof prep);
-  prep.text = text;
-  prep.len = len;
-  json_scan(&prep);
-  if (prep.bad_utf8_at)
-    return luaL_error(L, "invalid UTF-8 in a string at byte %d", (int)prep.bad_utf8_at);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_decoder_key);
-  if (prep.needs_rewrite) {
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    prep.out = &b;
-    json_scan(&prep);
-    luaL_pushresult(&b);
+static void json_read_literal(struct json_dec *d, const char *word, size_t n) {
+  if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0) json_fail(d, d->p, "expected a value");
+  d->p += n;
+}
+
+static void json_read_value(struct json_dec *d);
+
+static void json_enter(struct json_dec *d) {
+  if (++d->depth > JSON_MAX_DEPTH)
+    luaL_error(d->L, "arrays and objects nested deeper than %d at byte %d", JSON_MAX_DEPTH,
+               (int)(d->p - d->text) + 1);
+  luaL_checkstack(d->L, 4, "JSON nesting");
+  d->p++; /* the opening bracket */
+}
+
+static void json_read_array(struct json_dec *d) {
+  lua_State *L = d->L;
+  lua_Integer n = 0;
+  int depth;
+  json_enter(d);
+  depth = d->depth;
+  lua_createtable(L, depth < JSON_HINT_DEPTH ? d->hint_array[depth] : 0, 0);
+  lua_pushvalue(L, d->array_mt);
+  lua_setmetatable(L, -2);
+  json_skip_space(d);
+  if (d->p < d->end && *d->p == ']') {
+    d->p++;
   } else {
-    lua_pushvalue(L, 1);
+    for (;;) {
+      json_read_value(d);
+      lua_rawseti(L, -2, ++n);
+      json_skip_space(d);
+      if (d->p < d->end && *d->p == ',') {
+        d->p++;
+      } else if (d->p < d->end && *d->p == ']') {
+        d->p++;
+        break;
+      } else {
+        json_fail(d, d->p, d->p < d->end ? "expected ',' or ']'" : "unexpected end of text");
+      }
+    }
   }
-  lua_call(L, 1, 1);
-  json_fix_top(L);
+  if (depth < JSON_HINT_DEPTH) d->hint_array[depth] = n < 1024 ? (int)n : 1024;
+  d->depth--;
+}
+
+static void json_read_object(struct json_dec *d) {
+  lua_State *L = d->L;
+  int n = 0, depth;
+  json_enter(d);
+  depth = d->depth;
+  lua_createtable(L, 0, depth < JSON_HINT_DEPTH ? d->hint_object[depth] : 0);
+  json_skip_space(d);
+  if (d->p < d->end && *d->p == '}') {
+    d->p++;
+  } else {
+    for (;;) {
+      if (d->p >= d->end || *d->p != '"')
+        json_fail(d, d->p, d->p < d->end ? "expected a string key" : "unexpected end of text");
+      json_read_string(d);
+      json_skip_space(d);
+      if (d->p >= d->end || *d->p != ':')
+        json_fail(d, d->p, d->p < d->end ? "expected ':'" : "unexpected end of text");
+      d->p++;
+      json_read_value(d);
+      lua_rawset(L, -3);
+      n++;
+      json_skip_space(d);
+      if (d->p < d->end && *d->p == ',') {
+        d->p++;
+        json_skip_space(d);
+      } else if (d->p < d->end && *d->p == '}') {
+        d->p++;
+        break;
+      } else {
+        json_fail(d, d->p, d->p < d->end ? "expected ',' or '}'" : "unexpected end of text");
+      }
+    }
+  }
+  if (depth < JSON_HINT_DEPTH) d->hint_object[depth] = n < 1024 ? n : 1024;
+  d->depth--;
+}
+
+static void json_read_value(struct json_dec *d) {
+  json_skip_space(d);
+  if (d->p >= d->end) json_fail(d, d->p, "unexpected end of text");
+  switch (*d->p) {
+    case '{': json_read_object(d); break;
+    case '[': json_read_array(d); break;
+    case '"': json_read_string(d); break;
+    case 't': json_read_literal(d, "true", 4); lua_pushboolean(d->L, 1); break;
+    case 'f': json_read_literal(d, "false", 5); lua_pushboolean(d->L, 0); break;
+    case 'n': json_read_literal(d, "null", 4); lua_pushlightuserdata(d->L, NULL); break;
+    default:
+      if (*d->p == '-' || json_is_digit(*d->p)) json_read_number(d);
+      else json_fail(d, d->p, "expected a value");
+  }
+}
+
+/* Protected part of json_decode: [text pointer, length] -> [value]. */
+static int json_decode_protected(lua_State *L) {
+  struct json_dec d;
+  memset(&d, 0, sizeof d);
+  d.L = L;
+  d.text = d.p = lua_touserdata(L, 1);
+  d.end = d.text + (size_t)lua_tointeger(L, 2);
+  luaL_getmetatable(L, JSON_ARRAY_MT);
+  d.array_mt = lua_gettop(L);
+  json_read_value(&d);
+  json_skip_space(&d);
+  if (d.p < d.end) json_fail(&d, d.p, "unexpected text after the value");
   return 1;
 }
 
 int json_decode(lua_State *L, const char *text, size_t len) {
   int status;
   lua_pushcfunction(L, json_decode_protected);
-  lua_pushlstring(L, text, len);
-  status = lua_pcall(L, 1, 1, 0);
+  lua_pushlightuserdata(L, (void *)text); /* the text stays where it is: no copy */
+  lua_pushinteger(L, (lua_Integer)len);
+  status = lua_pcall(L, 2, 1, 0);
   if (status == LUA_OK) return 1;
   if (status == LUA_ERRMEM) lua_error(L);
   if (lua_type(L, -1) != LUA_TSTRING) {
@@ -429,22 +557,12 @@ static int json_l_array(lua_State *L) {
 void json_open(lua_State *L) {
   static const luaL_Reg funcs[] = {
       {"encode", json_l_encode}, {"decode", json_l_decode}, {"array", json_l_array}, {NULL, NULL}};
-  /* A private cjson instance, so its settings are not shared with users' require "cjson". */
-  luaL_requiref(L, "cjson", luaopen_cjson, 0);
-  lua_getfield(L, -1, "new");
-  lua_call(L, 0, 1);
-  lua_getfield(L, -1, "decode_max_depth");
-  lua_pushinteger(L, JSON_MAX_DEPTH);
-  lua_call(L, 1, 0);
-  lua_getfield(L, -1, "decode");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &json_decoder_key);
-  lua_pop(L, 2);
   if (luaL_newmetatable(L, JSON_ARRAY_MT)) {
     lua_pushliteral(L, "array");
     lua_setfield(L, -2, "__jsontype");
   }
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
-  lua_pushlightuserdata(L, NULL); /* the same value cjson uses for null */
+  lua_pushlightuserdata(L, NULL); /* the same value lua-cjson uses for null */
   lua_setfield(L, -2, "null");
 }

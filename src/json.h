@@ -12,8 +12,7 @@
 #define JSON_ARRAY_MT "telnyx.array"
 
 /*
- * Sets up the decoder (a private lua-cjson instance) and the array metatable, and pushes the
- * `telnyx.json` table {encode=, decode=, null=, array=}.
+ * Sets up the array metatable and pushes the `telnyx.json` table {encode=, decode=, null=, array=}.
  */
 void json_open(lua_State *L);
 
