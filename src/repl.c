@@ -267,13 +267,12 @@ static void repl_display_matches(char **matches, int num, int max_length) {
 
 /* ---- reading lines ---- */
 
-static const char *repl_prompt(lua_State *L, int firstline) {
+/* Pushes _PROMPT (or _PROMPT2) and returns it as text; pop it once the line is read. */
+static const char *repl_push_prompt(lua_State *L, int firstline) {
   const char *p;
   lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2");
   p = lua_tostring(L, -1);
-  if (p == NULL) p = firstline ? REPL_PROMPT : REPL_PROMPT2;
-  lua_pop(L, 1); /* the string stays reachable from the global while the line is read */
-  return p;
+  return p != NULL ? p : firstline ? REPL_PROMPT : REPL_PROMPT2;
 }
 
 static void repl_on_line(char *line) {
@@ -370,15 +369,17 @@ static int repl_wait_line(lua_State *L, const char *prompt) {
 /* Reads one line into a Lua string on the stack: 1, 0 at end of input, or REPL_CANCELLED. */
 static int repl_read_line(struct repl *r, int firstline) {
   lua_State *L = r->L;
-  const char *prompt = repl_prompt(L, firstline);
+  const char *prompt = repl_push_prompt(L, firstline);
   char *line;
   if (r->interactive) {
     int got = repl_wait_line(L, prompt);
+    lua_pop(L, 1);
     if (got != 1) return got;
     line = repl_rl.line;
     repl_rl.line = NULL;
   } else {
     line = readline(prompt);
+    lua_pop(L, 1);
     if (line == NULL) return 0;
   }
   if (firstline) r->eq_form = (line[0] == '=');

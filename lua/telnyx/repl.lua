@@ -445,7 +445,8 @@ end
 
 -- One parameter: name (type, required|optional, default ...) then its wrapped description.
 local function param_lines(p, width, out)
-  out[#out + 1] = "  " .. p.name .. "  (" .. constraint_text(p) .. ")"
+  local head = "  " .. p.name .. "  (" .. constraint_text(p) .. ")"
+  out[#out + 1] = visible_len(head) <= width and head or wrap(head, width, "", "      ")
   local about = plain(p.description)
   if p.enum then
     local values = {}
@@ -497,7 +498,8 @@ local function help_method(op, width)
   out[#out + 1] = ""
   out[#out + 1] = "Example:"
   for _, line in ipairs(example_calls(op)) do out[#out + 1] = "  " .. line end
-  out[#out + 1] = "  (a last opts table {timeout =, max_retries =, headers =} applies to one call)"
+  out[#out + 1] = wrap("(a last opts table {timeout =, max_retries =, headers =} applies to " ..
+    "one call)", width, "  ", "  ")
   return out
 end
 
