@@ -501,6 +501,8 @@ local function main(argv)
     print_json(plan, applied, run.failures)
   elseif ok and not args.apply then
     cli.out("Plan only: nothing was changed. Run with --apply to make these changes.\n")
+  elseif applied and #plan.add + #plan.remove == 0 then
+    cli.out(("Nothing to change: the allowlist already matches %s.\n"):format(file))
   elseif applied then
     cli.out(("Applied: %d added, %d removed; the allowlist matches %s.\n")
       :format(#plan.add, #plan.remove, file))

@@ -236,6 +236,12 @@ describe("scripts/rotate-ip-allowlist.lua", function()
       assert.is_true(out.applied)
       assert.are.equal(0, changes())
       assert.is_true(#requests("GET") >= 2)
+
+      r = rotate({ "--apply" }, { file = FILE })
+      assert.are.equal(0, r.status, r.stderr)
+      assert.matches("0 to add, 0 to remove, 5 to keep", r.stdout, 1, true)
+      assert.matches("Nothing to change", r.stdout, 1, true)
+      assert.are.equal(0, changes())
     end)
 
     it("sends CIDR blocks to access_ip_ranges and addresses to access_ip_address", function()
@@ -359,6 +365,25 @@ describe("scripts/rotate-ip-allowlist.lua", function()
       end
       local want = sorted(lines)
       assert.are.same(want, account())
+    end)
+
+    it("exits 1 with a 'read' failure, changing nothing, when the allowlist cannot be read", function()
+      seed{ "192.0.2.99" }
+      m:fault{ method = "GET", path = RANGES, status = 500, count = -1, headers = { ["x-should-retry"] = "false" } }
+      local r = rotate({ "--apply", "--json" }, { file = "203.0.113.7\n" })
+      assert.are.equal(1, r.status)
+      local out = json_of(r)
+      assert.is_false(out.applied)
+      assert.are.equal(1, #out.failures)
+      assert.are.equal("read", out.failures[1].action)
+      assert.are.equal(500, out.failures[1].status)
+      assert.are.equal(telnyx.null, out.failures[1].entry)
+      assert.matches("InternalServerError", r.stderr, 1, true)
+      assert.are.equal(0, changes())
+      r = rotate({ "--apply" }, { file = "203.0.113.7\n" })
+      assert.are.equal(1, r.status)
+      assert.are.equal("", r.stdout)
+      assert.are.equal(0, changes())
     end)
 
     it("on Ctrl-C says what was done and what was not, removes nothing, and exits 1", function()
