@@ -118,7 +118,8 @@ local function find_named(client, resource_id, user, claimed)
 end
 
 -- A token for every user: results[i] is the JWT of users[i]; failures as telnyx.map's.
-local function provision_all(client, conn_id, users, concurrency)
+-- run.minting is set once the tokens are being made (the second pass).
+local function provision_all(run, client, conn_id, users, concurrency)
   local resource_id = "connection:" .. conn_id
   local opts = { concurrency = concurrency, progress = true }
   local tagged, tag_failures = telnyx.map(users, function(user)
@@ -129,6 +130,7 @@ local function provision_all(client, conn_id, users, concurrency)
     if cred then claimed[cred.id] = true end
   end
   for _, f in ipairs(tag_failures) do failed[f.index] = f.error end
+  run.minting = true
   return telnyx.map(users, function(user, i)
     if failed[i] ~= nil then error(failed[i], 0) end -- one failure list for both passes
     local cred = tagged[i] or find_named(client, resource_id, user, claimed)
@@ -184,12 +186,14 @@ local function main(argv)
   local client = cli.client()
   local conn, created = ensure_connection(client, args.connection)
   if created then cli.warn("created credential connection '%s' (%s)", args.connection, conn.id) end
-  local ok, results, failures = pcall(provision_all, client, conn.id, users, args.concurrency)
+  local run = {}
+  local ok, results, failures = pcall(provision_all, run, client, conn.id, users, args.concurrency)
   if not ok then
     if not cli.is_interrupt(results) then error(results, 0) end
-    -- Ctrl-C: print what was done; name the users that were not.
+    -- Ctrl-C: print the tokens made (telnyx.map's InterruptedError carries them once the
+    -- second pass runs); name the users that got none.
     local err = results
-    results, failures = type(err) == "table" and err.results or {}, {}
+    results, failures = run.minting and type(err) == "table" and err.results or {}, {}
     for i, user in ipairs(users) do
       if results[i] == nil then failures[#failures + 1] = { item = user, error = "interrupted" } end
     end

@@ -320,7 +320,7 @@ local function failure(action, entry, err)
            status = type(err) == "table" and math.type(err.status) == "integer" and err.status or nil }
 end
 
--- Runs fn(entry) for every entry with telnyx.map; progress.done[entry] is set as each one
+-- Runs fn(entry) for every entry with telnyx.map; run.done[entry] is set as each one
 -- finishes, so an interruption can tell what was done. Failures go to run.failures.
 local function for_each(run, action, entries, fn)
   local _, failures = telnyx.map(entries, function(entry)

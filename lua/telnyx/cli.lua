@@ -176,8 +176,8 @@ local function handler(err)
 end
 
 -- Runs main(argv) (argv defaults to the script's `arg`) and exits with its status (an
--- integer; nil means 0). Errors that escape are
--- reported on stderr: usage errors exit 2, everything else 1.
+-- integer; nil means 0). Errors that escape are reported on stderr: usage errors exit 2,
+-- everything else 1 (with a traceback for Lua errors when TELNYX_LOG=debug).
 --
 -- The body runs in a coroutine of its own: on Ctrl-C the host sets a hook on the main
 -- thread that raises "interrupted!" at its next instruction, which would pre-empt a
