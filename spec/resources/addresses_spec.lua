@@ -69,6 +69,7 @@ R.describe_resource {
       local req, res = R.one(env.m, v.accept_suggestions, v, a.id)
       R.assert_request(req, "POST", "/v2/addresses/" .. a.id .. "/actions/accept_suggestions")
       assert.are.equal("", req.body)
+      assert.is_nil(req.headers["content-type"], "a bodiless POST claims a content type")
       assert.are.equal(202, req.status) -- a 202 is a success too
       assert.are.equal(a.id, res.data.id)
       assert.is_true(res.data.accepted)

@@ -11,4 +11,14 @@ R.describe_resource {
   update = { name = "Renamed billing group" },
   filters = {}, -- the list takes only page[...]
   sorts = {},
+  more = function(env)
+    it("create without params sends an empty JSON object (the body is not optional)", function()
+      local r = env.client.billing_groups
+      local req, res = R.one(env.m, r.create, r)
+      R.assert_request(req, "POST", "/v2/billing_groups")
+      assert.are.equal("{}", req.body)
+      assert.are.equal("application/json", req.headers["content-type"])
+      assert.are.equal("string", type(res.data.id))
+    end)
+  end,
 }

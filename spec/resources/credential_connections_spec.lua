@@ -37,6 +37,7 @@ R.describe_resource {
       local req, res = R.one(env.m, a.check_registration_status, a, c.id)
       R.assert_request(req, "POST", "/v2/credential_connections/" .. c.id .. "/actions/check_registration_status")
       assert.are.equal("", req.body)
+      assert.is_nil(req.headers["content-type"], "a bodiless POST claims a content type")
       assert.are.equal("registration_status", res.data.record_type)
       assert.are.equal("reguser", res.data.sip_username)
     end)

@@ -45,6 +45,7 @@ R.describe_resource {
       local req, token = R.one(env.m, r.create_token, r, cred.id)
       R.assert_request(req, "POST", "/v2/telephony_credentials/" .. cred.id .. "/token")
       assert.are.equal("", req.body)
+      assert.is_nil(req.headers["content-type"], "a bodiless POST claims a content type")
       assert.truthy(req.headers.accept:find("text/plain", 1, true))
       assert.are.equal("string", type(token))
       local parts = {}
