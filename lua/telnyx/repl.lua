@@ -585,7 +585,7 @@ local function help_pager(p, width)
   local out = { tostring(p) }
   local ok, info = pcall(function() return p:info() end)
   if ok and type(info) == "table" then
-    out[#out + 1] = wrap("info: " .. M.format(info, { width = width - 8 }), width, "  ", "    ")
+    out[#out + 1] = "  pager:info() = " .. M.format(info, { width = width - 2 }):gsub("\n", "\n  ")
   end
   out[#out + 1] = "  for item in pager do ... end     every item, fetching pages as needed"
   out[#out + 1] = "  for page in pager:pages() do ... end"
