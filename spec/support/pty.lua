@@ -87,6 +87,8 @@ function M.start(t)
     self:stop()
     error("pty.start: tmux could not start " .. tostring(argv[1]), 2)
   end
+  -- kill-server leaves the socket file behind; stop removes it
+  self.socket_path = capture(self:tmux("display-message -p -t main '#{socket_path}'")):match("^(/%S+)")
   return self
 end
 
@@ -155,6 +157,7 @@ function Term:stop()
   if self.stopped then return end
   self.stopped = true
   run(self:tmux("kill-server"))
+  if self.socket_path then os.remove(self.socket_path) end
   cli.rmdir(self.dir)
 end
 Term.__close = Term.stop
