@@ -867,12 +867,20 @@ static void client_log_debug_response(struct call *call) {
   if (t->body.len > 0) log_body("response body", t->body.data, t->body.len, call->secret_response);
 }
 
+/*
+ * Ctrl-C: this error reports it, so the host's hook need not raise another one. Inside a
+ * telnyx.map task the flag stays set: the scheduler stops every task and reports for them all.
+ */
+static int client_raise_interrupted(lua_State *L) {
+  if (!sched_in_task(L)) telnyx_clear_interrupt();
+  return luaL_error(L, "interrupted!");
+}
+
 /* After a transfer: pushes the result (CALL_OK) or an error object (CALL_RETRY/CALL_FAIL). */
 static enum call_outcome client_outcome(lua_State *L, struct call *call) {
   const struct http_transfer *t = &call->xfer;
   int retryable, header;
-  if (t->result == CURLE_ABORTED_BY_CALLBACK && telnyx_interrupted())
-    luaL_error(L, "interrupted!");
+  if (t->result == CURLE_ABORTED_BY_CALLBACK && telnyx_interrupted()) client_raise_interrupted(L);
   if (call->client->log_level >= LOG_INFO) client_log_attempt(call);
   if (call->client->log_level >= LOG_DEBUG) client_log_debug_response(call);
   if (t->result != CURLE_OK) {
@@ -916,7 +924,7 @@ static int client_run(lua_State *L, int call_idx) {
                                                                         : call->client->paused_until_ms;
       struct http_request req;
       CURLcode rc;
-      if (telnyx_interrupted()) return luaL_error(L, "interrupted!");
+      if (telnyx_interrupted()) return client_raise_interrupted(L);
       if (until > http_now_ms()) {
         if (in_task) return sched_await_time(L, until, call_idx, client_continue);
         http_sleep(until - http_now_ms());

@@ -71,7 +71,8 @@ static int errors_tostring(lua_State *L) {
   n += errors_push_part(L, " ", "status");
   n += errors_push_part(L, " ", "method");
   n += errors_push_part(L, " ", "url");
-  n += errors_push_part(L, ": ", "message");
+  /* "Type: 404 GET /path: message", or "Type: message" when no request is involved */
+  n += errors_push_part(L, n > 0 ? ": " : " ", "message");
   lua_concat(L, n + 2);
   return 1;
 }

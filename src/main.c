@@ -96,7 +96,9 @@ static int main_msghandler(lua_State *L) {
 static void main_stop_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, "interrupted!");
+  /* A telnyx call that saw the interrupt already raised its own error and cleared the flag:
+     raising again here would replace that error before a pcall could look at it. */
+  if (telnyx_interrupted()) luaL_error(L, "interrupted!");
 }
 
 /*

@@ -199,6 +199,7 @@ static int sched_interrupted(lua_State *L, struct map *m) {
                   (LUAI_UACINT)m->done, (LUAI_UACINT)m->total, (LUAI_UACINT)m->failed,
                   (LUAI_UACINT)pending);
   errors_push(L, "InterruptedError", 0, lua_tostring(L, -1));
+  telnyx_clear_interrupt(); /* reported here: the host's hook must not replace this error */
   lua_pushvalue(L, -3);
   lua_setfield(L, -2, "pending");
   lua_pushvalue(L, MAP_RESULTS);
@@ -224,6 +225,7 @@ static void sched_wait(lua_State *L, struct map *m) {
     http_step(loop, (int)wait);
   else if (wait > 0)
     http_sleep(wait);
+  if (telnyx_interrupted()) return; /* the caller stops every task; none is resumed to fail */
   while ((t = http_next_done(loop)) != NULL) {
     struct task *task = t->waiter;
     /* A transfer of another (abandoned) map is not ours to resume. */
