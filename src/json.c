@@ -65,13 +65,17 @@ static int json_valid_utf8(const char *s, size_t n) {
  * so each nesting level remembers the size of its last table and sizes the next one to match.
  */
 
-#define JSON_HINT_DEPTH 16 /* nesting levels that keep a size hint */
+#define JSON_HINT_DEPTH 16 /* nesting levels that keep a size hint and cached keys */
+#define JSON_KEY_SLOTS 16  /* cached keys per nesting level: the first fields of an object */
+
+static const char json_keys_key = 'k'; /* registry: the key cache, an array of strings */
 
 struct json_dec {
   lua_State *L;
   const char *text, *p, *end;
   int depth;
   int array_mt; /* stack index of the array metatable */
+  int keys;     /* stack index of the key cache */
   int hint_array[JSON_HINT_DEPTH], hint_object[JSON_HINT_DEPTH];
 };
 
@@ -269,6 +273,42 @@ static void json_enter(struct json_dec *d) {
   d->p++; /* the opening bracket */
 }
 
+/*
+ * Pushes the object key at d->p (field number n of an object at `depth`). Lists hold objects
+ * of one shape, so slot (depth, n) of the key cache remembers the last key read there; when
+ * the text matches it, that string is reused and Lua does not hash and look up the key again.
+ */
+static void json_read_key(struct json_dec *d, int depth, int n) {
+  lua_State *L = d->L;
+  const char *start = d->p + 1, *s;
+  size_t len;
+  lua_Integer slot;
+  if (depth >= JSON_HINT_DEPTH || n >= JSON_KEY_SLOTS) {
+    json_read_string(d);
+    return;
+  }
+  s = json_string_run(d, start);
+  if (s >= d->end || *s != '"') { /* escapes or no end: the general path */
+    json_read_string(d);
+    return;
+  }
+  len = (size_t)(s - start);
+  slot = (lua_Integer)depth * JSON_KEY_SLOTS + n + 1;
+  if (lua_rawgeti(L, d->keys, slot) == LUA_TSTRING) {
+    size_t klen;
+    const char *k = lua_tolstring(L, -1, &klen);
+    if (klen == len && memcmp(k, start, len) == 0) {
+      d->p = s + 1;
+      return;
+    }
+  }
+  lua_pop(L, 1);
+  lua_pushlstring(L, start, len);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, d->keys, slot);
+  d->p = s + 1;
+}
+
 static void json_read_array(struct json_dec *d) {
   lua_State *L = d->L;
   lua_Integer n = 0;
@@ -313,7 +353,7 @@ static void json_read_object(struct json_dec *d) {
     for (;;) {
       if (d->p >= d->end || *d->p != '"')
         json_fail(d, d->p, d->p < d->end ? "expected a string key" : "unexpected end of text");
-      json_read_string(d);
+      json_read_key(d, depth, n);
       json_skip_space(d);
       if (d->p >= d->end || *d->p != ':')
         json_fail(d, d->p, d->p < d->end ? "expected ':'" : "unexpected end of text");
@@ -362,6 +402,8 @@ static int json_decode_protected(lua_State *L) {
   d.end = d.text + (size_t)lua_tointeger(L, 2);
   luaL_getmetatable(L, JSON_ARRAY_MT);
   d.array_mt = lua_gettop(L);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_keys_key);
+  d.keys = lua_gettop(L);
   json_read_value(&d);
   json_skip_space(&d);
   if (d.p < d.end) json_fail(&d, d.p, "unexpected text after the value");
@@ -557,6 +599,8 @@ static int json_l_array(lua_State *L) {
 void json_open(lua_State *L) {
   static const luaL_Reg funcs[] = {
       {"encode", json_l_encode}, {"decode", json_l_decode}, {"array", json_l_array}, {NULL, NULL}};
+  lua_createtable(L, JSON_HINT_DEPTH * JSON_KEY_SLOTS, 0);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &json_keys_key);
   if (luaL_newmetatable(L, JSON_ARRAY_MT)) {
     lua_pushliteral(L, "array");
     lua_setfield(L, -2, "__jsontype");
