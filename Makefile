@@ -30,7 +30,7 @@ LUA_SRC := $(sort $(wildcard lua/telnyx/*.lua))
 MODULE_OBJ := $(MODULE_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/embedded.o
 HOST_OBJ := $(HOST_SRC:src/%.c=$(B)/obj/%.o)
 
-.PHONY: all deps test demo mock install uninstall clean resources check-resources
+.PHONY: all deps test demo mock bench install uninstall clean resources check-resources
 
 all: $(HOST) $(MODULE)
 
@@ -83,6 +83,21 @@ demo: deps all
 MOCK_PORT ?= 4010
 mock: all
 	$(HOST) scripts/mock-server.lua --port $(MOCK_PORT) --verbose
+
+# Benchmarks against the local mock (a few minutes on 2 cores): see "Performance" in README.md.
+BENCH_RUNS ?= 5
+bench: deps all $(B)/bench/floor $(B)/bench/rusage
+	@$(HOST) scripts/bench/run.lua --runs $(BENCH_RUNS) $(BENCH_ARGS)
+
+# The floor: a do-nothing program linked with libcurl; rusage: wall, CPU, peak RSS of a child.
+$(B)/bench/floor: scripts/bench/floor.c | $(B)/bench
+	$(CC) $(WARNINGS) $(CFLAGS) -o $@ $< -lcurl
+
+$(B)/bench/rusage: scripts/bench/rusage.c | $(B)/bench
+	$(CC) $(WARNINGS) $(CFLAGS) -D_DEFAULT_SOURCE -o $@ $<
+
+$(B)/bench:
+	mkdir -p $@
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4

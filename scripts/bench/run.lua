@@ -1,0 +1,681 @@
+--[[
+scripts/bench/run.lua: the benchmarks of telnyx-lua (`make bench`).
+
+  build/telnyx-lua scripts/bench/run.lua [--runs N] [--quick] [--only NAMES] [--out FILE]
+
+Every measured command runs as a child of build/bench/rusage, which reports its wall time
+(monotonic clock), CPU (user + system) and peak RSS as the OS measured them (wait4). Each
+figure is the median of N runs (5 unless --runs), with min and max. The client talks to
+scripts/mock-server.lua on 127.0.0.1, started here on a free port and stopped at the end,
+also on failure. The mock's own CPU is read from /proc/PID/schedstat around each run.
+
+  --runs N      runs per measurement (at least 5 for published figures; startup uses 4x)
+  --quick       small counts (a smoke test of the driver, a few seconds; targets not judged)
+  --only NAMES  comma-separated subset of: startup,list,stream,create,rotate,mock
+  --out FILE    also write the tables (Markdown) to FILE (default build/bench/results.md)
+
+Output: a Markdown table of the measurements, one of the targets (met / missed) and the
+machine it ran on. Exit status 0 when every measurement ran (missed targets are reported, not
+failures: these are benchmarks, not timed tests), 1 when something failed.
+]]
+
+local telnyx = require "telnyx"
+local json = telnyx.json
+
+local function require_system(name)
+  local ok, mod = pcall(require, name)
+  if ok then return mod end
+  package.path = package.path .. ";/usr/share/lua/5.4/?.lua;/usr/share/lua/5.4/?/init.lua"
+  package.cpath = package.cpath .. ";/usr/lib/x86_64-linux-gnu/lua/5.4/?.so"
+    .. ";/usr/lib/aarch64-linux-gnu/lua/5.4/?.so;/usr/lib/lua/5.4/?.so"
+  return require(name)
+end
+local socket = require_system "socket"
+local http = require_system "socket.http"
+local ltn12 = require_system "ltn12"
+
+local format, concat = string.format, table.concat
+
+---------------------------------------------------------------------------
+-- Options
+---------------------------------------------------------------------------
+local opts = { runs = 5, quick = false, only = nil, out = "build/bench/results.md",
+               build = "build", host = "build/telnyx-lua" }
+do
+  local i = 1
+  while i <= #arg do
+    local a = arg[i]
+    if a == "--runs" then opts.runs = math.tointeger(tonumber(arg[i + 1])); i = i + 1
+    elseif a == "--quick" then opts.quick = true
+    elseif a == "--only" then
+      opts.only = {}
+      for name in (arg[i + 1] or ""):gmatch("[^,]+") do opts.only[name] = true end
+      i = i + 1
+    elseif a == "--out" then opts.out = arg[i + 1]; i = i + 1
+    elseif a == "--host" then opts.host = arg[i + 1]; i = i + 1
+    elseif a == "--build" then opts.build = arg[i + 1]; i = i + 1
+    else
+      io.stderr:write("usage: run.lua [--runs N] [--quick] [--only NAMES] [--out FILE]\n")
+      os.exit(2)
+    end
+    i = i + 1
+  end
+  if not opts.runs or opts.runs < 1 then
+    io.stderr:write("run.lua: --runs must be a positive integer\n")
+    os.exit(2)
+  end
+end
+
+local RUSAGE = opts.build .. "/bench/rusage"
+local FLOOR = opts.build .. "/bench/floor"
+local HOST = opts.host
+local WORKLOAD = "scripts/bench/workload.lua"
+local ROTATE = "scripts/rotate-ip-allowlist.lua"
+local MOCK = "scripts/mock-server.lua"
+
+-- Sizes of the workloads (the brief's, or small ones for --quick).
+local N = opts.quick and {
+  list = 2000, stream = { 2000, 5000, 10000 }, create = 100, rotate = 100, latency = 20,
+  concurrency = { 1, 8, 32 }, get = 200, page = 40,
+} or {
+  list = 10000, stream = { 20000, 50000, 100000 }, create = 1000, rotate = 1000, latency = 20,
+  concurrency = { 1, 8, 32 }, get = 2000, page = 400,
+}
+local PAGE_SIZE = 250
+
+local function wanted(name) return opts.only == nil or opts.only[name] end
+
+---------------------------------------------------------------------------
+-- Small helpers
+---------------------------------------------------------------------------
+local function log(fmt, ...) io.stderr:write(format(fmt, ...), "\n") end
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write_file(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+local function capture(cmd)
+  local p = assert(io.popen(cmd, "r"))
+  local s = p:read("a")
+  p:close()
+  return (s:gsub("%s+$", ""))
+end
+
+local function median(xs)
+  local s = {}
+  for i, x in ipairs(xs) do s[i] = x end
+  table.sort(s)
+  local n = #s
+  if n == 0 then return nil end
+  if n % 2 == 1 then return s[(n + 1) // 2] end
+  return (s[n // 2] + s[n // 2 + 1]) / 2
+end
+
+local function minmax(xs)
+  local lo, hi = math.huge, -math.huge
+  for _, x in ipairs(xs) do lo, hi = math.min(lo, x), math.max(hi, x) end
+  return lo, hi
+end
+
+local function col(runs, field)
+  local xs = {}
+  for i, r in ipairs(runs) do xs[i] = r[field] end
+  return xs
+end
+
+local tmpdir = capture("mktemp -d /tmp/telnyx-bench.XXXXXX")
+assert(tmpdir ~= "", "mktemp failed")
+
+---------------------------------------------------------------------------
+-- The mock: started on a free port, stopped at the end (also on failure)
+---------------------------------------------------------------------------
+local mocks = {}
+
+local function proc_alive(pid) return read_file("/proc/" .. pid .. "/stat") ~= nil end
+
+-- CPU seconds the process has used: schedstat (ns) when the kernel has it, else stat (ticks).
+local CLK_TCK = tonumber(capture("getconf CLK_TCK 2>/dev/null")) or 100
+local function proc_cpu(pid)
+  local s = read_file("/proc/" .. pid .. "/schedstat")
+  local ns = s and tonumber(s:match("^(%d+)"))
+  if ns then return ns / 1e9 end
+  s = read_file("/proc/" .. pid .. "/stat")
+  if not s then return 0 end
+  local fields = {}
+  for f in s:gsub("^.*%) ", ""):gmatch("%S+") do fields[#fields + 1] = f end
+  -- after "pid (comm) ": field 3 is state, so utime (14) and stime (15) are at 12 and 13
+  return (tonumber(fields[12]) + tonumber(fields[13])) / CLK_TCK
+end
+
+local function stop_mock(m)
+  if not m.pid or not proc_alive(m.pid) then return end
+  os.execute("kill " .. m.pid .. " 2>/dev/null")
+  for _ = 1, 100 do
+    if not proc_alive(m.pid) then return end
+    socket.sleep(0.02)
+  end
+  os.execute("kill -9 " .. m.pid .. " 2>/dev/null")
+end
+
+local function start_mock(latency)
+  local out = format("%s/mock%d.out", tmpdir, #mocks + 1)
+  local cmd = format("%s %s --port 0 --seed 1 --latency %d >%s 2>%s.err </dev/null & echo $!",
+                     q(HOST), q(MOCK), latency, q(out), q(out))
+  local m = { pid = tonumber(capture(cmd)), latency = latency, out = out }
+  mocks[#mocks + 1] = m
+  if not m.pid then error("could not start the mock") end
+  for _ = 1, 500 do
+    local text = read_file(out) or ""
+    local port = text:match("listening on http://127%.0%.0%.1:(%d+)/v2")
+    if port then
+      m.root = "http://127.0.0.1:" .. port
+      m.base = m.root .. "/v2"
+      return m
+    end
+    if not proc_alive(m.pid) then break end
+    socket.sleep(0.02)
+  end
+  error("the mock did not start: " .. (read_file(out .. ".err") or ""))
+end
+
+-- One request to the mock (control API, or the API with a key); returns the decoded body.
+local function mock_call(m, method, path, body, api)
+  local chunks = {}
+  local headers = {}
+  if body then
+    body = json.encode(body)
+    headers["content-type"] = "application/json"
+    headers["content-length"] = tostring(#body)
+  end
+  if api then headers["authorization"] = "Bearer bench" end
+  local ok, code = http.request{
+    url = (api and m.base or m.root) .. path, method = method, headers = headers,
+    source = body and ltn12.source.string(body) or nil, sink = ltn12.sink.table(chunks),
+  }
+  if not ok or code < 200 or code > 299 then
+    error(format("mock %s %s: %s %s", method, path, tostring(code), concat(chunks)))
+  end
+  local text = concat(chunks)
+  return text ~= "" and json.decode(text) or nil
+end
+
+local function mock_reset(m) mock_call(m, "POST", "/__mock/reset", { seed = 1 }) end
+
+local function mock_seed(m, count)
+  local r = mock_call(m, "POST", "/__mock/seed", { resource = "access_ip_address", count = count })
+  assert(r.total == count, "seeding gave " .. tostring(r.total) .. " records, not " .. count)
+end
+
+local function mock_total(m)
+  return mock_call(m, "GET", "/access_ip_address?page%5Bsize%5D=1", nil, true).meta.total_results
+end
+
+local function mock_requests(m) return mock_call(m, "GET", "/__mock/stats").requests end
+
+---------------------------------------------------------------------------
+-- Measuring one command
+---------------------------------------------------------------------------
+local RUS, OUT, ERR = tmpdir .. "/rusage", tmpdir .. "/stdout", tmpdir .. "/stderr"
+
+-- Runs argv under rusage; env is a table of variables; expect is the exact stdout wanted
+-- (nil: anything). Returns {wall, cpu, user, sys, rss (KB), mock_cpu, requests}.
+local function measure(argv, env, expect, mock)
+  local words = {}
+  for k, v in pairs(env or {}) do words[#words + 1] = k .. "=" .. q(v) end
+  table.sort(words)
+  if #words > 0 then table.insert(words, 1, "env") end
+  words[#words + 1] = q(RUSAGE)
+  words[#words + 1] = q(RUS)
+  for _, a in ipairs(argv) do words[#words + 1] = q(a) end
+  local cmd = concat(words, " ") .. " >" .. q(OUT) .. " 2>" .. q(ERR)
+  os.remove(RUS)
+  local requests0 = mock and mock_requests(mock)
+  local cpu0 = mock and proc_cpu(mock.pid)
+  local ok, how, code = os.execute(cmd)
+  local cpu1 = mock and proc_cpu(mock.pid)
+  if how == "signal" then error("interrupted") end
+  local line = read_file(RUS) or ""
+  local wall, user, sys, rss, status = line:match("^(%S+) (%S+) (%S+) (%S+) (%S+)")
+  if not ok or not wall or tonumber(status) ~= 0 then
+    error(format("%s failed (exit %s): %s", concat(argv, " "), tostring(status or code),
+                 (read_file(ERR) or ""):sub(1, 2000)))
+  end
+  local out = (read_file(OUT) or ""):gsub("%s+$", "")
+  if expect and out ~= expect then
+    error(format("%s printed %q, expected %q", concat(argv, " "), out, expect))
+  end
+  local r = { wall = tonumber(wall), user = tonumber(user), sys = tonumber(sys),
+              rss = tonumber(rss), out = out }
+  r.cpu = r.user + r.sys
+  if mock then
+    r.mock_cpu = cpu1 - cpu0
+    r.requests = mock_requests(mock) - requests0
+  end
+  return r
+end
+
+---------------------------------------------------------------------------
+-- Results
+---------------------------------------------------------------------------
+local rows = {}     -- measurement rows, in order
+local by_key = {}   -- key -> row
+local targets = {}  -- {what, measured, goal, met}
+local notes = {}    -- lines printed under the tables
+
+local function add_row(key, label, runs, extra)
+  local row = { key = key, label = label, runs = runs }
+  for _, f in ipairs({ "wall", "cpu", "rss", "mock_cpu", "requests" }) do
+    if runs[1][f] then
+      local xs = col(runs, f)
+      local lo, hi = minmax(xs)
+      row[f] = { med = median(xs), min = lo, max = hi }
+    end
+  end
+  for k, v in pairs(extra or {}) do row[k] = v end
+  rows[#rows + 1] = row
+  by_key[key] = row
+  return row
+end
+
+local function med(key, field) return by_key[key] and by_key[key][field] and by_key[key][field].med end
+
+local function target(what, measured, goal, met)
+  if opts.quick then met = nil end -- --quick sizes are not the targets' sizes
+  targets[#targets + 1] = { what = what, measured = measured, goal = goal,
+                            met = met == nil and "n/a" or (met and "met" or "**missed**") }
+end
+
+-- Repeats each of several measurements `runs` times, interleaved (so slow drifts of the
+-- machine's load spread over all of them), after `warmup` unmeasured runs of each.
+local function repeat_interleaved(specs, runs, warmup)
+  local results = {}
+  for i, spec in ipairs(specs) do
+    results[i] = {}
+    for _ = 1, warmup or 0 do spec.run() end
+  end
+  for r = 1, runs do
+    for i, spec in ipairs(specs) do
+      log("  %s (%d/%d)", spec.label, r, runs)
+      results[i][r] = spec.run(r)
+    end
+  end
+  return results
+end
+
+---------------------------------------------------------------------------
+-- The benchmarks
+---------------------------------------------------------------------------
+local function api_env(m) return { TELNYX_API_KEY = "bench", TELNYX_BASE_URL = m.base, TELNYX_LOG = "warn" } end
+
+local STARTUP = {
+  { key = "noop", label = "reference: /bin/true (process creation, libc only)", argv = { "/bin/true" } },
+  { key = "floor", label = "floor: C program linked with -lcurl", argv = { FLOOR } },
+  { key = "floor_init", label = "floor + curl_global_init", argv = { FLOOR, "--init" } },
+  { key = "start_empty", label = "telnyx-lua -e ''", argv = { HOST, "-e", "" } },
+  { key = "start_new", label = "telnyx-lua -e 'require \"telnyx\".new{api_key=\"x\"}'",
+    argv = { HOST, "-e", 'require "telnyx".new{api_key="x"}' } },
+  { key = "start_resource", label = "... and first resource access (loads the resource table)",
+    argv = { HOST, "-e", 'local _ = require "telnyx".new{api_key="x"}.access_ip_address' } },
+}
+
+local function bench_startup()
+  log("startup")
+  local runs = math.max(opts.runs * 4, 5)
+  local specs = {}
+  for i, s in ipairs(STARTUP) do
+    specs[i] = { label = s.key, run = function() return measure(s.argv) end }
+  end
+  local results = repeat_interleaved(specs, runs, 2)
+  for i, s in ipairs(STARTUP) do add_row(s.key, s.label, results[i]) end
+end
+
+local function bench_list(m)
+  log("list-all")
+  mock_reset(m)
+  mock_seed(m, N.list)
+  local results = repeat_interleaved({ {
+    label = "list-all", run = function()
+      return measure({ HOST, WORKLOAD, "list", tostring(PAGE_SIZE) }, api_env(m), "items=" .. N.list, m)
+    end } }, opts.runs, 1)
+  add_row("list", format("list-all: %d access IPs, page[size]=%d", N.list, PAGE_SIZE), results[1])
+end
+
+local function bench_stream(m)
+  log("stream")
+  for _, count in ipairs(N.stream) do
+    mock_reset(m)
+    mock_seed(m, count)
+    local results = repeat_interleaved({ {
+      label = "stream " .. count, run = function()
+        return measure({ HOST, WORKLOAD, "list", tostring(PAGE_SIZE) }, api_env(m), "items=" .. count, m)
+      end } }, opts.runs, 0)
+    add_row("stream" .. count, format("stream: %d records, page[size]=%d", count, PAGE_SIZE), results[1])
+  end
+end
+
+local function bench_create(m)
+  log("create")
+  local results = repeat_interleaved({ {
+    label = "create", run = function()
+      mock_reset(m)
+      local r = measure({ HOST, WORKLOAD, "create", tostring(N.create), "1" }, api_env(m),
+                        "created=" .. N.create, m)
+      assert(mock_total(m) == N.create, "the mock does not hold every created record")
+      return r
+    end } }, opts.runs, 1)
+  add_row("create", format("create: %d sequential creates", N.create), results[1])
+end
+
+-- The rotate script, when it exists and works (tried on 3 entries); else nil and why.
+local function rotate_usable(m)
+  if not read_file(ROTATE) then return nil, ROTATE .. " does not exist" end
+  mock_reset(m)
+  mock_call(m, "POST", "/__mock/latency", { ms = 0 })
+  local file = tmpdir .. "/probe.txt"
+  write_file(file, "172.16.0.1\n172.16.0.2\n172.16.0.3\n")
+  local ok, err = pcall(measure, { HOST, ROTATE, "--apply", "--concurrency", "2", file }, api_env(m), nil, m)
+  local total = ok and mock_total(m)
+  mock_reset(m)
+  if not ok then return nil, ROTATE .. " failed on a 3-line file: " .. tostring(err):match("^[^\n]*") end
+  if total ~= 3 then return nil, format("%s --apply left %s entries, not 3", ROTATE, tostring(total)) end
+  return true
+end
+
+local function bench_rotate()
+  log("rotate (mock at --latency %d)", N.latency)
+  local m = start_mock(N.latency)
+  local use_script, why = rotate_usable(m)
+  local file = tmpdir .. "/allowlist.txt"
+  local lines = {}
+  for n = 1, N.rotate do
+    local v = (172 << 24 | 16 << 16) + n
+    lines[n] = format("%d.%d.%d.%d", v >> 24 & 255, v >> 16 & 255, v >> 8 & 255, v & 255)
+  end
+  write_file(file, "# make bench: " .. N.rotate .. " addresses\n" .. concat(lines, "\n") .. "\n")
+  local specs = {}
+  for i, c in ipairs(N.concurrency) do
+    specs[i] = { label = "rotate c=" .. c, run = function()
+      mock_reset(m)
+      local r
+      if use_script then
+        r = measure({ HOST, ROTATE, "--apply", "--concurrency", tostring(c), file }, api_env(m), nil, m)
+      else
+        r = measure({ HOST, WORKLOAD, "map", tostring(N.rotate), "1", tostring(c) }, api_env(m),
+                    format("created=%d failed=0", N.rotate), m)
+      end
+      assert(mock_total(m) == N.rotate, "the mock does not hold every added address")
+      return r
+    end }
+  end
+  if use_script then -- the same additions without the script's reads: the library's share
+    local c = N.concurrency[#N.concurrency]
+    specs[#specs + 1] = { label = "map c=" .. c, run = function()
+      mock_reset(m)
+      return measure({ HOST, WORKLOAD, "map", tostring(N.rotate), "1", tostring(c) }, api_env(m),
+                     format("created=%d failed=0", N.rotate), m)
+    end }
+  end
+  local results = repeat_interleaved(specs, opts.runs, 0)
+  local how = use_script and ("scripts/rotate-ip-allowlist.lua --apply --concurrency N")
+                          or "telnyx.map creates (scripts/bench/workload.lua map)"
+  notes[#notes + 1] = "rotate measured with " .. how .. (use_script and "" or ("; " .. why))
+  for i, c in ipairs(N.concurrency) do
+    add_row("rotate" .. c, format("rotate: %d additions, latency %d ms, concurrency %d", N.rotate, N.latency, c),
+            results[i])
+  end
+  if use_script then
+    add_row("map" .. N.concurrency[#N.concurrency],
+            format("the same %d creates through telnyx.map alone, concurrency %d", N.rotate,
+                   N.concurrency[#N.concurrency]), results[#results])
+  end
+  stop_mock(m)
+  return how
+end
+
+local function bench_mock(m)
+  log("mock throughput")
+  mock_reset(m)
+  mock_seed(m, N.list)
+  local id = mock_call(m, "GET", "/access_ip_address?page%5Bsize%5D=1", nil, true).data[1].id
+  local results = repeat_interleaved({
+    { label = "mock GET", run = function()
+      return measure({ HOST, WORKLOAD, "get", tostring(N.get), id }, api_env(m), "got=" .. N.get, m)
+    end },
+    { label = "mock page", run = function()
+      return measure({ HOST, WORKLOAD, "page", tostring(N.page), tostring(PAGE_SIZE) }, api_env(m),
+                     "items=" .. N.page * PAGE_SIZE, m)
+    end },
+  }, opts.runs, 1)
+  add_row("mock_get", format("mock: %d GET /access_ip_address/{id}", N.get), results[1], { count = N.get })
+  add_row("mock_page", format("mock: %d GET of a %d-item page", N.page, PAGE_SIZE), results[2], { count = N.page })
+end
+
+---------------------------------------------------------------------------
+-- Tables
+---------------------------------------------------------------------------
+local function ms(x)
+  if x == nil then return "" end
+  x = x * 1000
+  if x < 10 then return format("%.2f", x) end
+  if x < 100 then return format("%.1f", x) end
+  return format("%.0f", x)
+end
+
+local function mb(kb) return kb and format("%.1f", kb / 1024) or "" end
+
+local function spread(s, f)
+  if not s then return "" end
+  return format("%s (%s–%s)", f(s.med), f(s.min), f(s.max))
+end
+
+local function measurements_table()
+  local t = {
+    "| measurement | runs | wall ms: median (min–max) | client CPU ms | peak RSS MB | mock CPU ms | requests |",
+    "|---|---:|---|---|---|---|---:|",
+  }
+  for _, r in ipairs(rows) do
+    t[#t + 1] = format("| %s | %d | %s | %s | %s | %s | %s |", r.label, #r.runs, spread(r.wall, ms),
+                       spread(r.cpu, ms), spread(r.rss, mb), r.mock_cpu and ms(r.mock_cpu.med) or "",
+                       r.requests and format("%d", r.requests.med) or "")
+  end
+  return concat(t, "\n")
+end
+
+local function derived()
+  local d = {}
+  local floor_wall, floor_rss = med("floor_init", "wall"), med("floor_init", "rss")
+  -- What a run costs before its first request: the process with the module and the resource
+  -- table loaded, plus libcurl's global init, which telnyx-lua does lazily at the first request.
+  local base_cpu
+  if med("start_resource", "cpu") and med("floor_init", "cpu") and med("floor", "cpu") then
+    base_cpu = med("start_resource", "cpu") + math.max(0, med("floor_init", "cpu") - med("floor", "cpu"))
+    d[#d + 1] = format("fixed client cost subtracted below: %s ms CPU (startup with the resource table, "
+                       .. "%s ms, plus curl_global_init, %s ms)", ms(base_cpu), ms(med("start_resource", "cpu")),
+                       ms(base_cpu - med("start_resource", "cpu")))
+  end
+
+  if floor_wall then
+    for _, key in ipairs({ "start_empty", "start_new" }) do
+      local w = med(key, "wall")
+      if w then
+        local label = key == "start_empty" and "startup `-e ''`" or "startup `require \"telnyx\".new{}`"
+        target(label .. ": median wall minus the floor's (with curl_global_init)",
+               format("%+.2f ms (%s vs %s ms)", (w - floor_wall) * 1000, ms(w), ms(floor_wall)),
+               "≤ +1.5 ms", (w - floor_wall) <= 0.0015)
+      end
+    end
+  end
+
+  local list = by_key.list
+  if list and base_cpu then
+    local reqs = list.requests.med
+    local per_req = (list.cpu.med - base_cpu) / reqs
+    d[#d + 1] = format("list-all: %d requests; client CPU %.3f ms per request, %.2f µs per item; "
+                       .. "wall %.2f ms per request (mock CPU %.3f ms per request)",
+                       reqs, per_req * 1000, per_req / PAGE_SIZE * 1e6,
+                       (list.wall.med - med("start_resource", "wall")) / reqs * 1000,
+                       list.mock_cpu.med / reqs * 1000)
+    target(format("list-all: client CPU per request (%d items a page)", PAGE_SIZE),
+           format("%.3f ms", per_req * 1000), "< 0.5 ms", per_req < 0.0005)
+    if floor_rss then
+      target("list-all: peak RSS above the floor's", format("%+.1f MB (%s vs %s MB)",
+             (list.rss.med - floor_rss) / 1024, mb(list.rss.med), mb(floor_rss)), "≤ +8 MB",
+             list.rss.med - floor_rss <= 8 * 1024)
+    end
+  end
+
+  local first, last = by_key["stream" .. N.stream[1]], by_key["stream" .. N.stream[#N.stream]]
+  if first and last then
+    local growth = last.rss.med - first.rss.med
+    local per = {}
+    for _, c in ipairs(N.stream) do per[#per + 1] = format("%d: %s MB", c, mb(med("stream" .. c, "rss"))) end
+    d[#d + 1] = "stream peak RSS by record count: " .. concat(per, ", ")
+    if floor_rss then
+      target(format("stream %d: peak RSS above the floor's", N.stream[#N.stream]),
+             format("%+.1f MB (%s vs %s MB)", (last.rss.med - floor_rss) / 1024, mb(last.rss.med), mb(floor_rss)),
+             "≤ +8 MB", last.rss.med - floor_rss <= 8 * 1024)
+    end
+    target(format("stream: peak RSS growth from %d to %d records", N.stream[1], N.stream[#N.stream]),
+           format("%+.2f MB", growth / 1024), "none (≤ +1 MB)", growth <= 1024)
+    local extra = last.requests.med - first.requests.med
+    d[#d + 1] = format("stream: marginal client CPU per request %.3f ms (CPU difference of the %d and "
+                       .. "%d runs over their %d extra requests: no fixed cost in it)",
+                       (last.cpu.med - first.cpu.med) / extra * 1000, N.stream[#N.stream], N.stream[1], extra)
+  end
+
+  local create = by_key.create
+  if create and base_cpu then
+    local per_req = (create.cpu.med - base_cpu) / N.create
+    d[#d + 1] = format("create: client CPU %.3f ms per request; wall %.3f ms per request (mock CPU %.3f ms)",
+                       per_req * 1000, create.wall.med / N.create * 1000, create.mock_cpu.med / N.create * 1000)
+    target("create: client CPU per request", format("%.3f ms", per_req * 1000), "< 0.1 ms", per_req < 0.0001)
+  end
+
+  local c = N.concurrency
+  local r1, r8, r32 = by_key["rotate" .. c[1]], by_key["rotate" .. c[2]], by_key["rotate" .. c[3]]
+  if r1 and r8 and r32 then
+    local ideal = N.rotate * N.latency / 1000 / c[3]
+    local speedup = r1.wall.med / r8.wall.med
+    target(format("rotate: speed-up at concurrency %d vs %d", c[2], c[1]),
+           format("%.2fx (%s vs %s ms)", speedup, ms(r8.wall.med), ms(r1.wall.med)), "≥ 5x", speedup >= 5)
+    local over = r32.wall.med / ideal - 1
+    target(format("rotate: concurrency %d vs the latency-bound ideal (%d × %d ms / %d = %s ms)",
+                  c[3], N.rotate, N.latency, c[3], ms(ideal)),
+           format("%+.1f%% (%s ms)", over * 100, ms(r32.wall.med)), "≤ +20%", over <= 0.20)
+    d[#d + 1] = format("rotate: %d requests per run (the additions and the reads of the allowlist); "
+                       .. "wall per request at concurrency %d: %.2f ms (latency %d ms)",
+                       r32.requests.med, c[1], r1.wall.med / r1.requests.med * 1000, N.latency)
+    local map = by_key["map" .. c[3]]
+    if map then
+      d[#d + 1] = format("the same additions through telnyx.map alone at concurrency %d (no reads): %s ms, "
+                         .. "%+.1f%% over the ideal; client CPU %.3f ms and mock CPU %.3f ms per request",
+                         c[3], ms(map.wall.med), (map.wall.med / ideal - 1) * 100,
+                         (map.cpu.med - (base_cpu or 0)) / N.rotate * 1000, map.mock_cpu.med / N.rotate * 1000)
+    end
+  end
+
+  for _, key in ipairs({ "mock_get", "mock_page" }) do
+    local r = by_key[key]
+    if r then
+      local busy_wall = r.wall.med - (med("start_resource", "wall") or 0)
+      d[#d + 1] = format("%s: served %.0f requests/s to one client; mock CPU %.3f ms per request "
+                         .. "(busy %.0f%% of the time, so at most %.0f requests/s); client CPU %.3f ms per request",
+                         key == "mock_get" and "mock, simple GET" or format("mock, %d-item page", PAGE_SIZE),
+                         r.count / busy_wall, r.mock_cpu.med / r.count * 1000, r.mock_cpu.med / busy_wall * 100,
+                         r.count / r.mock_cpu.med, base_cpu and (r.cpu.med - base_cpu) / r.count * 1000 or 0)
+    end
+  end
+  return d
+end
+
+local function targets_table()
+  local t = { "| target | measured | goal | result |", "|---|---|---|---|" }
+  for _, x in ipairs(targets) do
+    t[#t + 1] = format("| %s | %s | %s | %s |", x.what, x.measured, x.goal, x.met)
+  end
+  return concat(t, "\n")
+end
+
+local function machine()
+  local cpuinfo = read_file("/proc/cpuinfo") or ""
+  local meminfo = read_file("/proc/meminfo") or ""
+  local kb = tonumber(meminfo:match("MemTotal:%s*(%d+)")) or 0
+  local curl = capture("curl-config --version 2>/dev/null")
+  if curl == "" then curl = "libcurl " .. capture("dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null") end
+  return format("%s CPU(s), %s, %.1f GiB RAM; Debian %s, kernel %s; %s, %s (Debian liblua5.4 %s), lua-cjson %s; "
+                .. "load average at the end: %s",
+                capture("nproc"), cpuinfo:match("model name%s*:%s*([^\n]+)") or "unknown CPU", kb / 1048576,
+                (read_file("/etc/debian_version") or "?"):gsub("%s+$", ""), capture("uname -r"), curl,
+                capture(q(HOST) .. " -v 2>&1"):match("Lua %d[%d.]*") or "Lua ?",
+                capture("dpkg-query -W -f='${Version}' liblua5.4-0 2>/dev/null"),
+                capture("dpkg-query -W -f='${Version}' lua-cjson 2>/dev/null"),
+                ((read_file("/proc/loadavg") or ""):match("^(%S+ %S+ %S+)") or "?"))
+end
+
+---------------------------------------------------------------------------
+-- Main
+---------------------------------------------------------------------------
+local function main()
+  local started = socket.gettime()
+  for _, f in ipairs({ RUSAGE, FLOOR, HOST, WORKLOAD, MOCK }) do
+    if not read_file(f) then error(f .. " is missing (run `make bench`)") end
+  end
+  -- Startup always runs: the other figures are computed against it.
+  bench_startup()
+  local m
+  if wanted("list") or wanted("stream") or wanted("create") or wanted("mock") then m = start_mock(0) end
+  if wanted("list") then bench_list(m) end
+  if wanted("stream") then bench_stream(m) end
+  if wanted("create") then bench_create(m) end
+  if wanted("mock") then bench_mock(m) end
+  if m then stop_mock(m) end
+  if wanted("rotate") then bench_rotate() end
+
+  local d = derived()
+  local text = {
+    "### Measurements",
+    "",
+    measurements_table(),
+    "",
+    "### Targets",
+    "",
+    targets_table(),
+    "",
+    "### Derived figures",
+    "",
+  }
+  for _, line in ipairs(d) do text[#text + 1] = "- " .. line end
+  for _, line in ipairs(notes) do text[#text + 1] = "- " .. line end
+  text[#text + 1] = ""
+  text[#text + 1] = format("Machine: %s.", machine())
+  text[#text + 1] = ""
+  text[#text + 1] = format("`make bench`%s, %d runs per measurement (startup %d), total %.0f s.",
+                           opts.quick and " --quick" or "", opts.runs, math.max(opts.runs * 4, 5),
+                           socket.gettime() - started)
+  local out = concat(text, "\n") .. "\n"
+  io.stdout:write("\n", out)
+  if opts.out then write_file(opts.out, out) end
+end
+
+local ok, err = xpcall(main, function(e)
+  if tostring(e):find("interrupted", 1, true) then return "interrupted" end
+  return debug.traceback(tostring(e), 2)
+end)
+for _, m in ipairs(mocks) do stop_mock(m) end
+os.execute("rm -rf " .. q(tmpdir))
+if not ok then
+  io.stderr:write("make bench: ", tostring(err), "\n")
+  os.exit(1)
+end
