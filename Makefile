@@ -13,7 +13,7 @@ LUA_INC := /usr/include/lua5.4
 ALL_CFLAGS := $(WARNINGS) $(CFLAGS) -fPIC -D_POSIX_C_SOURCE=200809L \
               -DTELNYX_VERSION='"$(VERSION)"' -I$(LUA_INC) -Isrc -I$(B)/gen $(EXTRA_CFLAGS)
 # The module's libraries. Lua itself comes from the interpreter that loads the module.
-MODULE_LIBS := -llua5.4-cjson -lcurl -lm
+MODULE_LIBS := -lcurl -lm
 HOST_LIBS := -llua5.4 -lreadline $(MODULE_LIBS) -ldl
 LDFLAGS ?=
 
@@ -66,12 +66,12 @@ $(B)/gen/embedded.c: $(LUA_SRC) scripts/embed-lua.lua | $(B)/gen
 $(B)/obj $(B)/gen:
 	mkdir -p $@
 
-# The resource table is generated from the OpenAPI file and committed.
-resources:
-	$(LUA) scripts/gen-resources.lua
+# The resource table is generated from the OpenAPI file, by the host, and committed.
+resources: $(HOST)
+	$(HOST) scripts/gen-resources.lua
 
-check-resources:
-	@$(LUA) scripts/gen-resources.lua --check
+check-resources: $(HOST)
+	@$(HOST) scripts/gen-resources.lua --check
 
 test: deps all check-resources
 	@sh spec/support/run-busted.sh $(HOST) $(BUSTED)
