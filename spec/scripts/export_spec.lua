@@ -4,6 +4,7 @@
 local telnyx = require "telnyx"
 local cli = require "spec.support.cli"
 local mock = require "spec.support.mock"
+local scripts = require "spec.support.scripts"
 
 local SCRIPT = cli.ROOT .. "/scripts/export.lua"
 local API_KEY = "spec-key-export-0b72aa" -- must never show up in any output
@@ -55,13 +56,7 @@ describe("scripts/export.lua", function()
   before_each(function() m:reset() end)
 
   local function export(args, env)
-    local t = { cli.HOST, SCRIPT, env = { TELNYX_API_KEY = API_KEY, TELNYX_BASE_URL = m.url } }
-    for _, a in ipairs(args) do t[#t + 1] = a end
-    for k, v in pairs(env or {}) do t.env[k] = v end
-    local r = cli.run(t)
-    assert.is_nil(r.stdout:find(API_KEY, 1, true), "the API key leaked on stdout")
-    assert.is_nil(r.stderr:find(API_KEY, 1, true), "the API key leaked on stderr")
-    return r
+    return scripts.run{ script = SCRIPT, key = API_KEY, url = m.url, args = args, env = env }
   end
 
   -- Every item of a resource as the API lists it, in order (one page of 250).

@@ -5,6 +5,7 @@
 local telnyx = require "telnyx"
 local cli = require "spec.support.cli"
 local mock = require "spec.support.mock"
+local scripts = require "spec.support.scripts"
 
 local SCRIPT = cli.ROOT .. "/scripts/provision-webrtc-user.lua"
 local API_KEY = "spec-key-provision-3d8e41" -- must never show up in any output
@@ -44,13 +45,7 @@ describe("scripts/provision-webrtc-user.lua", function()
   before_each(function() m:reset() end)
 
   local function provision(args, env)
-    local t = { cli.HOST, SCRIPT, env = { TELNYX_API_KEY = API_KEY, TELNYX_BASE_URL = m.url } }
-    for _, a in ipairs(args) do t[#t + 1] = a end
-    for k, v in pairs(env or {}) do t.env[k] = v end
-    local r = cli.run(t)
-    assert.is_nil(r.stdout:find(API_KEY, 1, true), "the API key leaked on stdout")
-    assert.is_nil(r.stderr:find(API_KEY, 1, true), "the API key leaked on stderr")
-    return r
+    return scripts.run{ script = SCRIPT, key = API_KEY, url = m.url, args = args, env = env }
   end
 
   -- stdout's USER<TAB>TOKEN lines: the users in order, and the token of each.

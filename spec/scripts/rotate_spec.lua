@@ -4,6 +4,7 @@
 local telnyx = require "telnyx"
 local cli = require "spec.support.cli"
 local mock = require "spec.support.mock"
+local scripts = require "spec.support.scripts"
 
 local SCRIPT = cli.ROOT .. "/scripts/rotate-ip-allowlist.lua"
 local API_KEY = "spec-key-rotate-5c1e9d" -- must never show up in any output
@@ -26,15 +27,10 @@ describe("scripts/rotate-ip-allowlist.lua", function()
   -- opts.stdin, opts.env (merged over the API key and the mock's URL).
   local function rotate(args, opts)
     opts = opts or {}
-    local t = { cli.HOST, SCRIPT, stdin = opts.stdin,
-                env = { TELNYX_API_KEY = API_KEY, TELNYX_BASE_URL = m.url } }
-    for _, a in ipairs(args) do t[#t + 1] = a end
-    if opts.file then t[#t + 1] = cli.write_file(tmp .. "/allow.txt", opts.file) end
-    for k, v in pairs(opts.env or {}) do t.env[k] = v end
-    local r = cli.run(t)
-    assert.is_nil(r.stdout:find(API_KEY, 1, true), "the API key leaked on stdout")
-    assert.is_nil(r.stderr:find(API_KEY, 1, true), "the API key leaked on stderr")
-    return r
+    local all = { table.unpack(args) }
+    if opts.file then all[#all + 1] = cli.write_file(tmp .. "/allow.txt", opts.file) end
+    return scripts.run{ script = SCRIPT, key = API_KEY, url = m.url, args = all, env = opts.env,
+                        stdin = opts.stdin }
   end
 
   -- --json output: exactly one line holding one object with exactly the contract's keys.
