@@ -234,31 +234,62 @@ end
 -- The account
 ---------------------------------------------------------------------------
 
--- Every record of one kind: {kind=, value= normal form, id=}. A value the API holds that
--- does not parse is kept as it is, so it is never mistaken for a wanted entry.
-local function list_kind(client, kind)
-  local records = {}
-  for item in client[kind.resource]:list{ page = { size = PAGE_SIZE } } do
-    local raw = item[kind.field]
-    local entry = type(raw) == "string" and parse_entry(raw, true)
-    records[#records + 1] = {
-      kind = kind, id = item.id,
-      value = entry and entry.kind == kind and entry.value or tostring(raw),
-    }
+-- Raises the first failure of a telnyx.map run, if any.
+local function raise_first(failures)
+  if #failures > 0 then error(failures[1].error, 0) end
+end
+
+-- One page of a list as the API answers it ({data=, meta=}), or nil when it is empty.
+local function fetch_page(client, job)
+  local pager = client[job.kind.resource]:list{ page = { number = job.number, size = PAGE_SIZE } }
+  local page = pager:pages()()
+  pager:close()
+  return page
+end
+
+-- Every page of both lists, in two rounds of concurrent requests: the first page of each
+-- says how many follow, then those are fetched at once. Read page after page, a long
+-- allowlist would cost a round trip per page, twice per run.
+local function read_pages(client, concurrency)
+  local firsts = { { kind = ADDRESS, number = 1 }, { kind = RANGE, number = 1 } }
+  local first_pages, failures = telnyx.map(firsts, function(job) return fetch_page(client, job) end,
+                                           { concurrency = 2 })
+  raise_first(failures)
+  local rest = {}
+  for i, job in ipairs(firsts) do
+    local meta = first_pages[i] and first_pages[i].meta or {}
+    for number = 2, meta.total_pages or 1 do rest[#rest + 1] = { kind = job.kind, number = number } end
   end
-  return records
+  local rest_pages
+  rest_pages, failures = telnyx.map(rest, function(job) return fetch_page(client, job) end,
+                                    { concurrency = concurrency })
+  raise_first(failures)
+  local pages = {} -- in API order: each kind's first page, then the rest of its pages
+  for i, job in ipairs(firsts) do
+    pages[#pages + 1] = { kind = job.kind, page = first_pages[i] }
+    for k, later in ipairs(rest) do
+      if later.kind == job.kind then pages[#pages + 1] = { kind = job.kind, page = rest_pages[k] } end
+    end
+  end
+  return pages
+end
+
+-- A record of the account: {kind=, value= normal form, id=}. A value the API holds that does
+-- not parse is kept as it is, so it is never mistaken for a wanted entry.
+local function record_of(kind, item)
+  local raw = item[kind.field]
+  local entry = type(raw) == "string" and parse_entry(raw, true)
+  return { kind = kind, id = item.id,
+           value = entry and entry.kind == kind and entry.value or tostring(raw) }
 end
 
 -- The allowlist now: {keys = {key...} in API order, by_key = {[key] = {kind, value, ids}}}.
--- Both lists are read at once; a failure of either is raised.
-local function read_state(client)
-  local lists, failures = telnyx.map({ ADDRESS, RANGE }, function(kind)
-    return list_kind(client, kind)
-  end, { concurrency = 2 })
-  if #failures > 0 then error(failures[1].error, 0) end
+-- A failure of any read is raised.
+local function read_state(client, concurrency)
   local state = { keys = {}, by_key = {} }
-  for _, records in ipairs(lists) do
-    for _, rec in ipairs(records) do
+  for _, p in ipairs(read_pages(client, concurrency)) do
+    for _, item in ipairs(p.page and p.page.data or {}) do
+      local rec = record_of(p.kind, item)
       local key = key_of(rec)
       local entry = state.by_key[key]
       if not entry then
@@ -359,7 +390,7 @@ local function apply(client, run, wanted, plan, description)
   -- POSTs can be retried and this API has no idempotency keys, and the account may have
   -- changed since the first read: what to remove is decided on a fresh read.
   run.phase = "verify"
-  local ok, state = pcall(read_state, client)
+  local ok, state = pcall(read_state, client, run.concurrency)
   if not ok then
     if cli.is_interrupt(state) then error(state, 0) end
     run.failures[#run.failures + 1] = failure("read", nil, state)
@@ -483,7 +514,7 @@ local function main(argv)
   local plan = { add = {}, remove = {}, keep = {} }
   local applied = false
   local ok, err = pcall(function()
-    plan = make_plan(wanted, read_state(client))
+    plan = make_plan(wanted, read_state(client, run.concurrency))
     if not args.json then print_plan(plan) end
     if args.apply then applied = apply(client, run, wanted, plan, args.description) end
   end)
