@@ -414,6 +414,10 @@ describe("the REPL on a terminal", function()
     assert.truthy(plain_find(out, "\n{}\n"), out) -- collect builds a plain (non-JSON) table
     out = run(t, [[="two\nlines", 42, nil]], "\n> ")
     assert.truthy(plain_find(out, '"two\\nlines"\n42\nnil\n'), out)
+    -- list() returns pager, nil, nil, pager (for a closing value): shown as the one pager
+    out = run(t, "client.billing_groups:list()", "\n> ")
+    assert.truthy(plain_find(out, "telnyx.Pager (billing_groups:list, 0 pages fetched)\n> "), out)
+    assert.falsy(plain_find(out, "nil"), out)
   end)
 
   it("prints a raised error as one line, and an error value with type, status and message", function()

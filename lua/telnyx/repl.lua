@@ -817,6 +817,12 @@ function M.session(opts)
   -- Results of a line, each on its own line.
   function s.show(...)
     local n = select("#", ...)
+    -- list() returns pager, nil, nil, pager (the last closes it after a `for` break): one pager.
+    local first, _, _, closer = ...
+    if n == 4 and closer ~= nil and rawequal(first, closer) and select(2, ...) == nil
+        and select(3, ...) == nil then
+      n = 1
+    end
     local fopts = { color = opts.color, width = width() }
     local parts = {}
     for i = 1, n do parts[i] = M.format((select(i, ...)), fopts) end
