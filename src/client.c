@@ -595,8 +595,7 @@ static void client_build_headers(lua_State *L, int call_idx, int client_idx, int
   lua_setiuservalue(L, call_idx, CALL_UV_HEADERS);
 }
 
-/* Lua table of the response headers, names lower-cased; repeated names joined with ", ". */
-static void client_push_response_headers(lua_State *L, const struct http_transfer *t) {
+void client_push_response_headers(lua_State *L, const struct http_transfer *t) {
   const char *p = t->headers.data;
   lua_newtable(L);
   if (p == NULL) return;
@@ -711,29 +710,37 @@ static int client_is_json(const struct http_transfer *t) {
          (memchr(ct, '+', n) != NULL && strstr(ct, "+json") != NULL);
 }
 
-/* Wait before the next attempt, in ms: Retry-After when 0 < wait <= 60 s, else backoff. */
-static double client_retry_wait(struct call *call) {
+/* Value of header `name` as a NUL-terminated string in tmp (size n), or NULL if absent/too long. */
+static const char *client_header_text(const struct http_transfer *t, const char *name, char *tmp, size_t size) {
   size_t n;
-  const char *v;
-  double wait = -1;
-  char tmp[64];
-  if ((v = http_header(&call->xfer, "retry-after-ms", &n)) != NULL && n < sizeof tmp) {
-    char *end;
-    memcpy(tmp, v, n);
-    tmp[n] = '\0';
+  const char *v = http_header(t, name, &n);
+  if (v == NULL || n >= size) return NULL;
+  memcpy(tmp, v, n);
+  tmp[n] = '\0';
+  return tmp;
+}
+
+double client_retry_after_ms(const struct http_transfer *t) {
+  char tmp[64], *end;
+  double wait;
+  if (client_header_text(t, "retry-after-ms", tmp, sizeof tmp) != NULL) {
     wait = strtod(tmp, &end);
-    if (end == tmp || *end != '\0') wait = -1;
+    if (end != tmp && *end == '\0' && wait >= 0) return wait;
   }
-  if (wait < 0 && (v = http_header(&call->xfer, "retry-after", &n)) != NULL && n < sizeof tmp) {
-    char *end;
-    memcpy(tmp, v, n);
-    tmp[n] = '\0';
+  if (client_header_text(t, "retry-after", tmp, sizeof tmp) != NULL) {
     wait = strtod(tmp, &end) * 1000.0;
     if (end == tmp || *end != '\0') { /* not seconds: an HTTP date */
       time_t when = curl_getdate(tmp, NULL);
       wait = when < 0 ? -1 : ((double)when - (double)time(NULL)) * 1000.0;
     }
+    if (wait >= 0) return wait;
   }
+  return -1;
+}
+
+/* Wait before the next attempt, in ms: Retry-After when 0 < wait <= 60 s, else backoff. */
+static double client_retry_wait(struct call *call) {
+  double wait = client_retry_after_ms(&call->xfer);
   if (wait > 0 && wait <= CLIENT_MAX_RETRY_AFTER_MS) return wait;
   wait = CLIENT_BACKOFF_INITIAL_MS * pow(2.0, call->attempt - 1);
   if (wait > CLIENT_BACKOFF_MAX_MS) wait = CLIENT_BACKOFF_MAX_MS;
@@ -741,7 +748,7 @@ static double client_retry_wait(struct call *call) {
 }
 
 /* x-should-retry overrides the status rules: 1 yes, 0 no, -1 not given. */
-static int client_should_retry_header(const struct http_transfer *t) {
+int client_should_retry_header(const struct http_transfer *t) {
   size_t n;
   const char *v = http_header(t, "x-should-retry", &n);
   if (v == NULL) return -1;
@@ -770,8 +777,7 @@ static void client_connection_error(lua_State *L, struct call *call) {
 }
 
 /* The decoded body of a 2xx response, or nil for none; 0 with an error pushed if undecodable. */
-static int client_push_success(lua_State *L, struct call *call) {
-  const struct http_transfer *t = &call->xfer;
+static int client_push_success(lua_State *L, const struct http_transfer *t) {
   if (t->status == 204 || t->body.len == 0) {
     lua_pushnil(L);
     return 1;
@@ -791,16 +797,17 @@ static int client_push_success(lua_State *L, struct call *call) {
 }
 
 /* An HTTP error status: pushes the error object, with the API's errors when it sent them. */
-static void client_status_error(lua_State *L, struct call *call) {
-  const struct http_transfer *t = &call->xfer;
-  int decoded = client_is_json(t) && t->body.len > 0 && json_decode(L, t->body.data, t->body.len);
-  if (!decoded && client_is_json(t) && t->body.len > 0) lua_pop(L, 1); /* the decode message */
-  if (decoded && lua_istable(L, -1) && lua_getfield(L, -1, "errors") == LUA_TTABLE) {
-    client_push_api_message(L, lua_gettop(L));
-  } else {
-    if (decoded) lua_pop(L, 1);
-    lua_pushnil(L); /* no errors array */
-    lua_pushnil(L); /* no message */
+static void client_status_error(lua_State *L, const struct http_transfer *t) {
+  int base = lua_gettop(L);
+  /* base + 1: the API's errors array or nil; base + 2: the message from it or nil */
+  if (client_is_json(t) && t->body.len > 0 && json_decode(L, t->body.data, t->body.len) &&
+      lua_istable(L, -1) && lua_getfield(L, -1, "errors") == LUA_TTABLE) {
+    lua_replace(L, base + 1);
+    client_push_api_message(L, base + 1);
+  } else { /* not JSON, undecodable (its message), a scalar, or no errors array */
+    lua_settop(L, base);
+    lua_pushnil(L);
+    lua_pushnil(L);
   }
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
@@ -819,7 +826,12 @@ static void client_status_error(lua_State *L, struct call *call) {
     lua_setfield(L, -2, "errors");
   }
   lua_remove(L, -2);
-  if (decoded) lua_remove(L, -2);
+}
+
+int client_push_response(lua_State *L, const struct http_transfer *t) {
+  if (t->status >= 200 && t->status < 300) return client_push_success(L, t);
+  client_status_error(L, t);
+  return 0;
 }
 
 /* raw = true: {status=, headers=, body=} whatever the status. */
@@ -891,10 +903,10 @@ static enum call_outcome client_outcome(lua_State *L, struct call *call) {
       client_push_raw(L, call);
       return CALL_OK;
     }
-    if (client_push_success(L, call)) return CALL_OK;
+    if (client_push_success(L, t)) return CALL_OK;
     retryable = 0;
   } else {
-    client_status_error(L, call);
+    client_status_error(L, t);
     header = client_should_retry_header(t);
     retryable = header >= 0 ? header
                             : (t->status == 408 || t->status == 409 || t->status == 429 || t->status >= 500);

@@ -472,7 +472,8 @@ static void json_put_number(lua_State *L, struct buf *o, int idx) {
 static lua_Integer json_array_length(lua_State *L, int idx) {
   lua_Integer count = 0, max = 0;
   if (luaL_getmetafield(L, idx, "__name") != LUA_TNIL) {
-    int is_array = strcmp(lua_tostring(L, -1), JSON_ARRAY_MT) == 0;
+    /* any value can be a __name: only the string JSON_ARRAY_MT marks an array */
+    int is_array = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), JSON_ARRAY_MT) == 0;
     lua_pop(L, 1);
     if (is_array) return (lua_Integer)lua_rawlen(L, idx);
   }
