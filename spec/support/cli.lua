@@ -76,7 +76,9 @@ local function find_root()
 end
 
 M.ROOT = find_root()
-M.HOST = M.ROOT .. "/build/telnyx-lua"
+-- The host under test: TELNYX_LUA (an absolute path; `make sanitize` sets the ASan build) or
+-- build/telnyx-lua.
+M.HOST = os.getenv("TELNYX_LUA") or (M.ROOT .. "/build/telnyx-lua")
 M.BUILD = M.ROOT .. "/build"
 
 -- A fresh private temp directory (mktemp -d); remove it with cli.rmdir.
