@@ -627,14 +627,30 @@ void client_push_response_headers(lua_State *L, const struct http_transfer *t) {
   }
 }
 
-/* Pushes text as one line of at most `max` bytes (control characters become spaces). */
+/*
+ * Pushes text as one line of at most `max` bytes: control characters become spaces, and bytes
+ * that are not UTF-8 become '?', so a message from a hostile body is readable and encodes as
+ * JSON; a character is never cut in half.
+ */
 static void client_push_one_line(lua_State *L, const char *s, size_t n, size_t max) {
   luaL_Buffer b;
-  size_t i;
+  size_t i = 0, k;
   while (n > 0 && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) s++, n--;
   luaL_buffinit(L, &b);
-  for (i = 0; i < n && i < max; i++) luaL_addchar(&b, (unsigned char)s[i] < 32 ? ' ' : s[i]);
-  if (n > max) luaL_addstring(&b, "...");
+  for (; i < n; i += k) {
+    unsigned char c = (unsigned char)s[i];
+    k = c < 0x80 ? 1 : json_utf8_len((const unsigned char *)s + i, n - i);
+    if (i + (k ? k : 1) > max) break;
+    if (k == 0) {
+      luaL_addchar(&b, '?');
+      k = 1;
+    } else if (k > 1) {
+      luaL_addlstring(&b, s + i, k);
+    } else {
+      luaL_addchar(&b, (c < 32 || c == 127) ? ' ' : (char)c);
+    }
+  }
+  if (i < n) luaL_addstring(&b, "...");
   luaL_pushresult(&b);
 }
 

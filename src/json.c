@@ -17,8 +17,7 @@
 
 /* ---- UTF-8 ---- */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
-static size_t json_utf8_len(const unsigned char *s, size_t n) {
+size_t json_utf8_len(const unsigned char *s, size_t n) {
   unsigned c = s[0];
   size_t len, i;
   unsigned long cp;

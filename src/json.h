@@ -22,6 +22,9 @@ void json_open(lua_State *L);
  */
 int json_decode(lua_State *L, const char *text, size_t len);
 
+/* Length of the valid UTF-8 character at s (n > 0 bytes available), or 0 when invalid. */
+size_t json_utf8_len(const unsigned char *s, size_t n);
+
 /* Encodes the value at `idx` and pushes the text. Raises a clear error when it cannot. */
 void json_encode(lua_State *L, int idx);
 
