@@ -11,7 +11,7 @@ CFLAGS ?= -O2 -g
 WARNINGS := -std=c11 -Wall -Wextra -pedantic
 LUA_INC := /usr/include/lua5.4
 ALL_CFLAGS := $(WARNINGS) $(CFLAGS) -fPIC -D_POSIX_C_SOURCE=200809L \
-              -DTELNYX_VERSION='"$(VERSION)"' -I$(LUA_INC) -Isrc -I$(B)/gen $(EXTRA_CFLAGS)
+              -DTELNYX_VERSION='"$(VERSION)"' -I$(LUA_INC) -Isrc -Ibuild/gen $(EXTRA_CFLAGS)
 # The module's libraries. Lua itself comes from the interpreter that loads the module.
 MODULE_LIBS := -lcurl -lm
 HOST_LIBS := -llua5.4 -lreadline $(MODULE_LIBS) -ldl

@@ -34,6 +34,7 @@
 #define CLIENT_BACKOFF_INITIAL_MS 500.0
 #define CLIENT_BACKOFF_MAX_MS 8000.0
 #define CLIENT_SNIPPET 200 /* bytes of a non-JSON body quoted in an error message */
+#define CLIENT_MAX_URL 32768 /* servers answer 414 long before; libcurl fails at 1 MB */
 
 /* Client user values. */
 enum { CLIENT_UV_HEADERS = 1, CLIENT_UV_RESOURCES, CLIENT_NUV = CLIENT_UV_RESOURCES };
@@ -1043,6 +1044,9 @@ static int client_call(lua_State *L, int client_idx, const char *method, int pat
     query_add_table(L, url, query_idx);
     if (url->len == before + 1) url->len = before; /* empty query */
   }
+  if (url->len > CLIENT_MAX_URL)
+    return luaL_error(L, "the request URL would be %d bytes, more than %d: is an id or a query "
+                         "parameter too long?", (int)url->len, CLIENT_MAX_URL);
   buf_push_result(L, -1);
   call->url = lua_tostring(L, -1);
   lua_setiuservalue(L, call_idx, CALL_UV_URL);

@@ -35,6 +35,8 @@ void errors_push(lua_State *L, const char *type, long status, const char *messag
   luaL_setmetatable(L, ERRORS_MT);
 }
 
+#define ERRORS_MAX_PATH 256 /* bytes of a request's path shown by tostring */
+
 /* The path part of a URL, for one-line messages: "https://h/v2/x?y" -> "/v2/x?y". */
 static const char *errors_path_of(const char *url) {
   const char *p = strstr(url, "://");
@@ -50,8 +52,17 @@ static int errors_push_part(lua_State *L, const char *sep, const char *name) {
     lua_pop(L, 1);
     return 0;
   }
-  if (strcmp(name, "url") == 0) lua_pushstring(L, errors_path_of(lua_tostring(L, -1)));
-  else lua_pushstring(L, lua_tostring(L, -1));
+  if (strcmp(name, "url") == 0) { /* the path, cut short: the line stays readable */
+    const char *path = errors_path_of(lua_tostring(L, -1));
+    size_t n = strlen(path);
+    lua_pushlstring(L, path, n > ERRORS_MAX_PATH ? ERRORS_MAX_PATH : n);
+    if (n > ERRORS_MAX_PATH) {
+      lua_pushliteral(L, "...");
+      lua_concat(L, 2);
+    }
+  } else {
+    lua_pushstring(L, lua_tostring(L, -1));
+  }
   lua_remove(L, -2);
   lua_pushstring(L, sep);
   lua_insert(L, -2);
