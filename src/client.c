@@ -35,6 +35,7 @@
 #define CLIENT_BACKOFF_MAX_MS 8000.0
 #define CLIENT_SNIPPET 200 /* bytes of a non-JSON body quoted in an error message */
 #define CLIENT_MAX_URL 32768 /* servers answer 414 long before; libcurl fails at 1 MB */
+#define CLIENT_MAX_HEADER 8192 /* bytes of an extra header's value, or of the API key */
 
 /* Client user values. */
 enum { CLIENT_UV_HEADERS = 1, CLIENT_UV_RESOURCES, CLIENT_NUV = CLIENT_UV_RESOURCES };
@@ -193,6 +194,9 @@ static void client_merge_headers(lua_State *L, int src, int dst, const char *wha
       luaL_error(L, "%s: invalid header name '%s'", what, name);
     if (client_has_crlf(value, vlen))
       luaL_error(L, "%s: the value of header '%s' contains CR, LF or NUL", what, name);
+    if (vlen > CLIENT_MAX_HEADER)
+      luaL_error(L, "%s: the value of header '%s' is longer than %d bytes", what, name,
+                 CLIENT_MAX_HEADER);
     client_unset_header(L, dst, name);
     lua_pushvalue(L, -2);
     lua_insert(L, -2);
@@ -315,6 +319,8 @@ static int client_new(lua_State *L) {
   }
   if (key != NULL && (keylen == 0 || client_has_crlf(key, keylen) || strchr(key, ' ') != NULL))
     return luaL_error(L, "telnyx.new: api_key must be non-empty, without spaces, CR, LF or NUL");
+  if (keylen > CLIENT_MAX_HEADER)
+    return luaL_error(L, "telnyx.new: api_key is longer than %d bytes", CLIENT_MAX_HEADER);
   if (lua_getfield(L, 1, "base_url") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "telnyx.new: base_url must be a string");
     base = lua_tostring(L, -1);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <lua.h>
@@ -74,7 +75,7 @@ static int main_report(lua_State *L, int status) {
 /* True when the user asked for tracebacks (TELNYX_LOG=debug). */
 static int main_wants_traceback(void) {
   const char *level = getenv("TELNYX_LOG");
-  return level != NULL && strcmp(level, "debug") == 0;
+  return level != NULL && strcasecmp(level, "debug") == 0; /* read as log.c reads it */
 }
 
 /*

@@ -89,6 +89,9 @@ static void query_flatten(lua_State *L, int idx, int out, const char *prefix, in
     if (lua_type(L, -2) != LUA_TSTRING)
       luaL_error(L, "query parameter names must be strings, got a %s key%s%s",
                  luaL_typename(L, -2), prefix ? " in " : "", prefix ? prefix : "");
+    if (memchr(lua_tostring(L, -2), '\0', lua_rawlen(L, -2)) != NULL) /* names are C strings */
+      luaL_error(L, "query parameter names must not contain NUL bytes%s%s", prefix ? " (in " : "",
+                 prefix ? lua_pushfstring(L, "%s)", prefix) : "");
     name = prefix ? lua_pushfstring(L, "%s[%s]", prefix, lua_tostring(L, -2))
                   : lua_pushstring(L, lua_tostring(L, -2));
     if (lua_type(L, -2) == LUA_TTABLE && !query_is_array(L, -2)) {
