@@ -247,31 +247,48 @@ local function fetch_page(client, job)
   return page
 end
 
--- Every page of both lists, in two rounds of concurrent requests: the first page of each
--- says how many follow, then those are fetched at once. Read page after page, a long
--- allowlist would cost a round trip per page, twice per run.
-local function read_pages(client, concurrency)
-  local firsts = { { kind = ADDRESS, number = 1 }, { kind = RANGE, number = 1 } }
-  local first_pages, failures = telnyx.map(firsts, function(job) return fetch_page(client, job) end,
-                                           { concurrency = 2 })
-  raise_first(failures)
-  local rest = {}
-  for i, job in ipairs(firsts) do
-    local meta = first_pages[i] and first_pages[i].meta or {}
-    for number = 2, meta.total_pages or 1 do rest[#rest + 1] = { kind = job.kind, number = number } end
+-- Every page of both lists, in at most two rounds of concurrent requests: the pages that
+-- `expected` ({[kind] = records expected}, optional) says there should be, then any more that
+-- the first page's meta.total_pages reveals. Read page after page, a long allowlist would cost
+-- a round trip per page.
+local function read_pages(client, concurrency, expected)
+  local kinds, jobs = { ADDRESS, RANGE }, {}
+  local function add_jobs(kind, from, to)
+    for number = from, to do jobs[#jobs + 1] = { kind = kind, number = number } end
   end
-  local rest_pages
-  rest_pages, failures = telnyx.map(rest, function(job) return fetch_page(client, job) end,
-                                    { concurrency = concurrency })
+  for _, kind in ipairs(kinds) do
+    add_jobs(kind, 1, math.max(1, math.ceil(((expected or {})[kind] or 0) / PAGE_SIZE)))
+  end
+  local fetch = function(job) return fetch_page(client, job) end
+  local pages, failures = telnyx.map(jobs, fetch, { concurrency = concurrency })
   raise_first(failures)
-  local pages = {} -- in API order: each kind's first page, then the rest of its pages
-  for i, job in ipairs(firsts) do
-    pages[#pages + 1] = { kind = job.kind, page = first_pages[i] }
-    for k, later in ipairs(rest) do
-      if later.kind == job.kind then pages[#pages + 1] = { kind = job.kind, page = rest_pages[k] } end
+  local first_round = #jobs
+  for _, kind in ipairs(kinds) do
+    local asked, total = 0, 1
+    for i = 1, first_round do
+      if jobs[i].kind == kind then
+        asked = asked + 1
+        if jobs[i].number == 1 and pages[i] then total = (pages[i].meta or {}).total_pages or 1 end
+      end
     end
+    add_jobs(kind, asked + 1, total)
   end
-  return pages
+  if #jobs > first_round then
+    local more = table.move(jobs, first_round + 1, #jobs, 1, {})
+    local more_pages
+    more_pages, failures = telnyx.map(more, fetch, { concurrency = concurrency })
+    raise_first(failures)
+    for i = 1, #more do pages[first_round + i] = more_pages[i] end
+  end
+  local order, rank = {}, { [ADDRESS] = 1, [RANGE] = 2 }
+  for i = 1, #jobs do order[i] = i end
+  table.sort(order, function(a, b) -- in API order: each kind's pages by number
+    local ja, jb = jobs[a], jobs[b]
+    if ja.kind ~= jb.kind then return rank[ja.kind] < rank[jb.kind] end
+    return ja.number < jb.number
+  end)
+  for k, i in ipairs(order) do order[k] = { kind = jobs[i].kind, page = pages[i] } end
+  return order
 end
 
 -- A record of the account: {kind=, value= normal form, id=}. A value the API holds that does
@@ -284,10 +301,10 @@ local function record_of(kind, item)
 end
 
 -- The allowlist now: {keys = {key...} in API order, by_key = {[key] = {kind, value, ids}}}.
--- A failure of any read is raised.
-local function read_state(client, concurrency)
+-- `expected` as for read_pages. A failure of any read is raised.
+local function read_state(client, concurrency, expected)
   local state = { keys = {}, by_key = {} }
-  for _, p in ipairs(read_pages(client, concurrency)) do
+  for _, p in ipairs(read_pages(client, concurrency, expected)) do
     for _, item in ipairs(p.page and p.page.data or {}) do
       local rec = record_of(p.kind, item)
       local key = key_of(rec)
@@ -390,7 +407,11 @@ local function apply(client, run, wanted, plan, description)
   -- POSTs can be retried and this API has no idempotency keys, and the account may have
   -- changed since the first read: what to remove is decided on a fresh read.
   run.phase = "verify"
-  local ok, state = pcall(read_state, client, run.concurrency)
+  local expected = {} -- what the account should hold now, so its pages are read in one round
+  for _, list in ipairs({ wanted, plan.remove }) do
+    for _, e in ipairs(list) do expected[e.kind] = (expected[e.kind] or 0) + 1 end
+  end
+  local ok, state = pcall(read_state, client, run.concurrency, expected)
   if not ok then
     if cli.is_interrupt(state) then error(state, 0) end
     run.failures[#run.failures + 1] = failure("read", nil, state)

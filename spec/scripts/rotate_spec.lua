@@ -205,6 +205,39 @@ describe("scripts/rotate-ip-allowlist.lua", function()
   end)
 
   describe("--apply", function()
+    it("reads a long allowlist in two rounds of page requests, and again in one after adding", function()
+      m:seed("access_ip_address", 600) -- 3 pages of 250
+      m:clear_requests()
+      m:latency(50) -- rounds of requests stand apart in the log
+      local r = rotate({ "--apply", "--json" }, { file = "192.0.2.77\n" })
+      m:latency(0)
+      assert.are.equal(0, r.status, r.stderr)
+      local out = json_of(r)
+      assert.are.equal(600, #out.remove)
+      assert.are.same({ "192.0.2.77" }, out.add)
+      local gets = requests("GET") -- before account() reads the lists itself
+      assert.are.same({ "192.0.2.77" }, account())
+      local function page_of(req) return req.path:match("[%w_]+$") .. " " .. req.query_params["page[number]"] end
+      local function names(from, to)
+        local out_ = {}
+        for i = from, to do out_[#out_ + 1] = page_of(gets[i]) end
+        return sorted(out_)
+      end
+      assert.are.equal(8, #gets)
+      -- first read: page 1 of each list, then the other pages of the addresses
+      assert.are.same({ "access_ip_address 1", "access_ip_ranges 1" }, names(1, 2))
+      assert.are.same({ "access_ip_address 2", "access_ip_address 3" }, names(3, 4))
+      -- read before removal: 601 entries expected, so every page at once, in one round
+      assert.are.same({ "access_ip_address 1", "access_ip_address 2", "access_ip_address 3",
+                        "access_ip_ranges 1" }, names(5, 8))
+      local last_start, first_end = 0, math.huge
+      for i = 5, 8 do
+        last_start = math.max(last_start, gets[i].t_start_ms)
+        first_end = math.min(first_end, gets[i].t_end_ms)
+      end
+      assert.is_true(last_start < first_end, "the pages were not asked for at once")
+    end)
+
     local FILE = "# wanted\n192.0.2.10\n203.0.113.7\n2001:DB8::A\n198.51.100.0/24\n2001:db8:1::/48\n"
     local WANTED = sorted{ "192.0.2.10", "203.0.113.7", "2001:db8::a", "198.51.100.0/24", "2001:db8:1::/48" }
 
