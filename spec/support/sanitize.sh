@@ -8,6 +8,7 @@
 dir=$1; busted=$2; shift 2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 case $dir in /*) ;; *) dir=$root/$dir ;; esac
+cd "$root" || exit 1
 reports=$dir/reports
 rm -rf "$reports"
 mkdir -p "$reports" || exit 1
