@@ -192,6 +192,14 @@ describe("telnyx.json", function()
                  json.encode, { 1, 2, x = 3 })
     end)
 
+    it("an array from JSON (or telnyx.json.array) given another key or a hole, not dropping it", function()
+      local decoded = json.decode("[1,2]")
+      decoded.note = "x"
+      fails_with("JSON array %(telnyx.json.array%) that has the key 'note'", json.encode, decoded)
+      fails_with("with a hole before item 3", json.encode, json.array{ 1, nil, 3 })
+      assert.are.equal("[]", json.encode(json.array{}))
+    end)
+
     it("a sparse array (a hole), rather than cutting it short", function()
       fails_with("array the keys 1%.%.n without holes", json.encode, { 1, nil, 3 })
     end)

@@ -133,6 +133,13 @@ describe("pager", function()
       end
     end)
 
+    it("rejects a page that is not a table before sending, rather than dropping it", function()
+      billing_groups(3)
+      local p = list({ page = "2" })
+      local err = R.refused(env.m, p.collect, p)
+      assert.truthy(tostring(err):find("page must be a table", 1, true), tostring(err))
+    end)
+
     it("page[size]=251 surfaces the API's 422 as UnprocessableEntityError", function()
       billing_groups(3)
       local reqs, ok, err = R.sent(env.m, function()

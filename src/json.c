@@ -470,23 +470,30 @@ static void json_put_number(lua_State *L, struct buf *o, int idx) {
 /* Length of the table at idx when it is a sequence 1..n without other keys, else -1. */
 static lua_Integer json_array_length(lua_State *L, int idx) {
   lua_Integer count = 0, max = 0;
+  int marked = 0;
   if (luaL_getmetafield(L, idx, "__name") != LUA_TNIL) {
     /* any value can be a __name: only the string JSON_ARRAY_MT marks an array */
-    int is_array = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), JSON_ARRAY_MT) == 0;
+    marked = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), JSON_ARRAY_MT) == 0;
     lua_pop(L, 1);
-    if (is_array) return (lua_Integer)lua_rawlen(L, idx);
   }
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     lua_pop(L, 1);
     if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) {
+      /* a marked array with another key would lose it silently: say so instead */
+      if (marked)
+        luaL_error(L, "cannot encode a JSON array (telnyx.json.array) that has the key '%s'",
+                   luaL_tolstring(L, -1, NULL));
       lua_pop(L, 1);
       return -1;
     }
     if (lua_tointeger(L, -1) > max) max = lua_tointeger(L, -1);
     count++;
   }
-  return (count > 0 && max == count) ? count : -1;
+  if (marked && max != count)
+    luaL_error(L, "cannot encode a JSON array (telnyx.json.array) with a hole before item %d",
+               (int)max);
+  return (marked || (count > 0 && max == count)) ? count : -1;
 }
 
 static void json_put_value(lua_State *L, struct buf *o, int idx, int depth);

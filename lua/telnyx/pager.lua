@@ -29,6 +29,9 @@ end
 local function init(state)
   if state.next_number then return end
   local params = state.params or {}
+  if params.page ~= nil and type(params.page) ~= "table" then
+    error("page must be a table such as {number = 1, size = 250}", 4)
+  end
   local number, size = page_param(params, "number"), page_param(params, "size")
   if number ~= nil and (math.type(number) ~= "integer" or number < 1) then
     error("page[number] must be a positive integer", 4)
