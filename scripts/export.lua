@@ -239,12 +239,6 @@ local function parse_args(argv)
   return parser:parse(argv)
 end
 
--- client.a.b for "a.b".
-local function resource_of(client, name)
-  local r = client
-  for part in name:gmatch("[^.]+") do r = r[part] end
-  return r
-end
 
 local function main(argv)
   local args = parse_args(argv)
@@ -257,7 +251,7 @@ local function main(argv)
   local query = build_query(op, args)
   local client = cli.client()
   local writer = WRITERS[args.format]()
-  for page in resource_of(client, op.resource):list(query):pages() do
+  for page in cli.resource(client, op.resource):list(query):pages() do
     for _, item in ipairs(page.data) do cli.redact(item) end
     writer.page(page.data)
   end

@@ -21,11 +21,7 @@ local function refused(f, ...)
 end
 
 -- The resource object of an operation ("addresses.actions" -> client.addresses.actions).
-local function resource_of(client, name)
-  local r = client
-  for part in name:gmatch("[^.]+") do r = r[part] end
-  return r
-end
+local resource_of = require("telnyx.cli").resource
 
 -- Arguments that make a valid call of `op`: an id when it has one, required body fields.
 local function valid_args(op)
@@ -344,9 +340,10 @@ describe("hostile input", function()
   end)
 
   describe("the fuzz targets' corpora, replayed", function()
-    it("telnyx.json: every kept input decodes or fails cleanly, and round-trips", function()
-      local run = dofile("spec/fuzz/json_harness.lua")
-      local files = files_in("spec/fuzz/corpus/fuzz_json")
+    -- Runs every input kept in a fuzz target's corpus through its harness.
+    local function replay(harness, corpus)
+      local run = dofile(harness)
+      local files = files_in(corpus)
       assert.is_true(#files > 0)
       for _, path in ipairs(files) do
         local f = assert(io.open(path, "rb"))
@@ -354,18 +351,14 @@ describe("hostile input", function()
         f:close()
         assert.is_true(ok, path .. ": " .. tostring(err))
       end
+    end
+
+    it("telnyx.json: every kept input decodes or fails cleanly, and round-trips", function()
+      replay("spec/fuzz/json_harness.lua", "spec/fuzz/corpus/fuzz_json")
     end)
 
     it("the allowlist parser: every kept input is refused line by line or parsed to normal forms", function()
-      local run = dofile("spec/fuzz/allowlist_harness.lua")
-      local files = files_in("spec/fuzz/corpus/fuzz_allowlist")
-      assert.is_true(#files > 0)
-      for _, path in ipairs(files) do
-        local f = assert(io.open(path, "rb"))
-        local ok, err = pcall(run, f:read("a"))
-        f:close()
-        assert.is_true(ok, path .. ": " .. tostring(err))
-      end
+      replay("spec/fuzz/allowlist_harness.lua", "spec/fuzz/corpus/fuzz_allowlist")
     end)
   end)
 end)

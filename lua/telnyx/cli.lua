@@ -71,6 +71,13 @@ function M.concurrency(text)
   return n
 end
 
+-- The resource object named by a dotted name: "addresses.actions" -> client.addresses.actions.
+function M.resource(client, name)
+  local r = client
+  for part in name:gmatch("[^.]+") do r = r[part] end
+  return r
+end
+
 -- The client, from TELNYX_API_KEY and TELNYX_BASE_URL. A missing key or a bad base URL is a
 -- usage error (exit 2) found before any request, not an AuthenticationError halfway through.
 function M.client(opts)
