@@ -3,6 +3,7 @@
 -- and odd spec shapes are skipped with a warning instead of crashing the generator.
 -- Run from the repository root (busted spec/gen_resources_spec.lua).
 local cjson = require "cjson"
+local cli = require "spec.support.cli"
 
 local GEN = "scripts/gen-resources.lua"
 local SPEC = "scripts/telnyx-account-access.openapi.json"
@@ -21,36 +22,12 @@ local function interpreter()
 end
 local LUA = interpreter()
 
-local function sh(s) return "'" .. tostring(s):gsub("'", [['\'']]) .. "'" end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("a")
-  f:close()
-  return data
-end
-
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function mktemp_dir()
-  local p = assert(io.popen("mktemp -d"))
-  local dir = p:read("l")
-  p:close()
-  assert(dir and dir ~= "", "mktemp -d failed")
-  return dir
-end
+local sh, read, write = cli.quote, cli.read_file, cli.write_file
 
 -- Runs the generator with the given arguments; returns exit code, stdout, stderr.
-local function run(dir, ...)
-  local words = { sh(LUA), sh(GEN) }
-  for _, a in ipairs({ ... }) do words[#words + 1] = sh(a) end
-  local cmd = table.concat(words, " ") .. " >" .. sh(dir .. "/stdout") .. " 2>" .. sh(dir .. "/stderr")
-  local _, _, code = os.execute(cmd)
-  return code, read(dir .. "/stdout"), read(dir .. "/stderr")
+local function run(...)
+  local r = cli.run{ LUA, GEN, ... }
+  return r.status, r.stdout, r.stderr
 end
 
 -- Loads a generated file with no globals at all: it must be pure data.
@@ -142,12 +119,12 @@ local ENDPOINTS = {
 
 describe("gen-resources", function()
   local tmp
-  setup(function() tmp = mktemp_dir() end)
-  teardown(function() if tmp then os.execute("rm -rf " .. sh(tmp)) end end)
+  setup(function() tmp = cli.tmpdir() end)
+  teardown(function() if tmp then cli.rmdir(tmp) end end)
 
   describe("the committed lua/telnyx/resources.lua", function()
     it("is what the generator writes now (--check exits 0)", function()
-      local code, out, err = run(tmp, "--check")
+      local code, out, err = run("--check")
       assert.are.equal("", err)
       assert.are.equal("", out)
       assert.are.equal(0, code)
@@ -155,7 +132,7 @@ describe("gen-resources", function()
 
     it("is byte for byte a fresh generation, with no warnings", function()
       local fresh = tmp .. "/fresh.lua"
-      local code, _, err = run(tmp, "--out", fresh)
+      local code, _, err = run("--out", fresh)
       assert.are.equal(0, code)
       assert.are.equal("", err)
       assert.are.equal(read(OUT), read(fresh))
@@ -184,19 +161,19 @@ describe("gen-resources", function()
 
     it("accepts an unchanged copy of the spec (JSON re-encoded, keys reordered)", function()
       local path = copy_spec()
-      local code, _, err = run(tmp, "--check", "--spec", path)
+      local code, _, err = run("--check", "--spec", path)
       assert.are.equal("", err)
       assert.are.equal(0, code)
     end)
 
     it("fails when an operation is dropped from the spec", function()
       local path, dir = copy_spec(function(doc) doc.paths["/integration_secrets/{id}"].delete = nil end)
-      local code, _, err = run(tmp, "--check", "--spec", path)
+      local code, _, err = run("--check", "--spec", path)
       assert.are.equal(1, code)
       assert.are.equal(OUT .. " is stale; run make resources\n", err)
 
       local out = dir .. "/resources.lua"
-      assert.are.equal(0, (run(tmp, "--spec", path, "--out", out)))
+      assert.are.equal(0, (run("--spec", path, "--out", out)))
       local t = load_table(out)
       assert.is_nil(find_op(t, "integration_secrets", "delete"))
       assert.is_not_nil(find_op(t, "integration_secrets", "create"))
@@ -222,12 +199,12 @@ describe("gen-resources", function()
           responses = { ["202"] = { description = "accepted" } } } }
         doc.paths["/widget_groups/{a}/widgets/{b}"] = { get = { responses = { ["200"] = { description = "ok" } } } }
       end)
-      local code, _, err = run(tmp, "--check", "--spec", path)
+      local code, _, err = run("--check", "--spec", path)
       assert.are.equal(1, code)
       assert.matches("is stale; run make resources", err, 1, true)
 
       local out = dir .. "/resources.lua"
-      code, _, err = run(tmp, "--spec", path, "--out", out)
+      code, _, err = run("--spec", path, "--out", out)
       assert.are.equal(0, code)
       assert.are.equal("gen-resources: warning: " .. path .. "#/paths/~1widget_groups~1{a}~1widgets~1{b}/get: "
                        .. "path has 2 parameters; the client supports one; operation skipped\n", err)
@@ -251,7 +228,7 @@ describe("gen-resources", function()
     end)
 
     it("reports a missing output file as stale", function()
-      local code, _, err = run(tmp, "--check", "--out", tmp .. "/nope.lua")
+      local code, _, err = run("--check", "--out", tmp .. "/nope.lua")
       assert.are.equal(1, code)
       assert.matches("nope.lua is missing; run make resources", err, 1, true)
     end)
@@ -592,7 +569,7 @@ describe("gen-resources", function()
     it("exits 2 naming the file for invalid JSON", function()
       local bad = tmp .. "/bad.json"
       write(bad, '{"paths": ')
-      local code, _, err = run(tmp, "--spec", bad, "--out", tmp .. "/o.lua")
+      local code, _, err = run("--spec", bad, "--out", tmp .. "/o.lua")
       assert.are.equal(2, code)
       assert.matches(bad .. ": not valid JSON", err, 1, true)
     end)
@@ -600,13 +577,13 @@ describe("gen-resources", function()
     it("exits 2 naming the JSON pointer when paths is not an object", function()
       local bad = tmp .. "/nopaths.json"
       write(bad, '{"openapi": "3.1.0", "paths": [1]}')
-      local code, _, err = run(tmp, "--spec", bad, "--out", tmp .. "/o.lua")
+      local code, _, err = run("--spec", bad, "--out", tmp .. "/o.lua")
       assert.are.equal(2, code)
       assert.matches(bad .. "#/paths: expected an object of paths, found array", err, 1, true)
     end)
 
     it("exits 2 on a bad option", function()
-      local code, _, err = run(tmp, "--frobnicate")
+      local code, _, err = run("--frobnicate")
       assert.are.equal(2, code)
       assert.matches("Usage:", err, 1, true)
     end)
