@@ -49,16 +49,8 @@ run() {
 }
 
 # The mock for the script runs, started first (natively).
-"$root/build/telnyx-lua" "$root/scripts/mock-server.lua" --port 0 >"$work/mock.out" 2>&1 &
-mock=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/^telnyx mock listening on \(http[^ ]*\).*/\1/p' "$work/mock.out")
-  [ -n "$url" ] && break
-  kill -0 "$mock" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$url" ]; then
+. "$root/scripts/mock.sh"
+if ! start_mock "$root/build/telnyx-lua" "$root" "$work/mock.out"; then
   echo "valgrind: the mock server did not start:"
   cat "$work/mock.out"
   echo "valgrind: 0 passed, 1 failed"
