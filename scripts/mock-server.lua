@@ -1429,8 +1429,77 @@ end
 -- Scheduler: one coroutine per connection; they yield ("read", sock),
 -- ("write", sock) or ("sleep", until_ms) and a select loop resumes them.
 ---------------------------------------------------------------------------
-local waiting_read, waiting_write = {}, {}
-local timers = {}
+-- Sockets that coroutines wait on, kept as the array socket.select takes, so the
+-- loop does not rebuild it on every turn: socks stays dense (a removal moves the
+-- last socket into the hole), pos maps a socket to its index, co to its coroutine.
+local function new_waiters()
+  local w = {socks = {}, n = 0, pos = {}, co = {}}
+  function w.add(sock, co)
+    if not w.pos[sock] then
+      w.n = w.n + 1
+      w.socks[w.n], w.pos[sock] = sock, w.n
+    end
+    w.co[sock] = co
+  end
+  -- Forgets sock; returns the coroutine that waited on it, if any.
+  function w.take(sock)
+    local i = w.pos[sock]
+    if not i then return nil end
+    local socks, n = w.socks, w.n
+    local last = socks[n]
+    socks[i], w.pos[last] = last, i
+    socks[n], w.pos[sock], w.n = nil, nil, n - 1
+    local co = w.co[sock]
+    w.co[sock] = nil
+    return co
+  end
+  return w
+end
+local readers, writers = new_waiters(), new_waiters()
+
+-- Timers: a binary min-heap ordered by deadline, then by insertion (seq), so
+-- timers with equal deadlines fire first in, first out.
+local timers = {n = 0, seq = 0}
+do
+  local function earlier(a, b)
+    return a.at < b.at or (a.at == b.at and a.seq < b.seq)
+  end
+
+  function timers.push(at, co)
+    timers.seq = timers.seq + 1
+    local t = {at = at, seq = timers.seq, co = co}
+    timers.n = timers.n + 1
+    local i = timers.n
+    while i > 1 do
+      local parent = i // 2
+      if not earlier(t, timers[parent]) then break end
+      timers[i] = timers[parent]
+      i = parent
+    end
+    timers[i] = t
+  end
+
+  function timers.pop()
+    local top, last = timers[1], timers[timers.n]
+    timers[timers.n] = nil
+    local n = timers.n - 1
+    timers.n = n
+    if n > 0 then
+      local i = 1
+      while true do
+        local child = 2 * i
+        if child > n then break end
+        if child < n and earlier(timers[child + 1], timers[child]) then child = child + 1 end
+        if not earlier(timers[child], last) then break end
+        timers[i] = timers[child]
+        i = child
+      end
+      timers[i] = last
+    end
+    return top
+  end
+end
+
 local open_conns = {}
 local open_count = 0
 
@@ -1443,32 +1512,24 @@ local function resume(co, ...)
   if not ok then
     log_error(traceback(co, what))
   elseif coroutine.status(co) == "suspended" then
-    if what == "read" then waiting_read[arg] = co
-    elseif what == "write" then waiting_write[arg] = co
-    elseif what == "sleep" then timers[#timers + 1] = {at = arg, co = co}
+    if what == "read" then readers.add(arg, co)
+    elseif what == "write" then writers.add(arg, co)
+    elseif what == "sleep" then timers.push(arg, co)
     end
   end
 end
 
-local function next_timer_at()
-  local at
-  for _, t in ipairs(timers) do
-    if not at or t.at < at then at = t.at end
-  end
-  return at
-end
-
+-- Resumes every due timer, in deadline order, and those that fall due meanwhile:
+-- going back to select with a timer already due would only make it later.
 local function run_due_timers()
-  if #timers == 0 then return end
   local now = now_ms()
-  local due, keep = {}, {}
-  for _, t in ipairs(timers) do
-    if t.at <= now then due[#due + 1] = t else keep[#keep + 1] = t end
+  while timers.n > 0 do
+    if timers[1].at > now then
+      now = now_ms()
+      if timers[1].at > now then return end
+    end
+    resume(timers.pop().co)
   end
-  if #due == 0 then return end
-  timers = keep
-  sort(due, function(a, b) return a.at < b.at end)
-  for _, t in ipairs(due) do resume(t.co) end
 end
 
 ---------------------------------------------------------------------------
@@ -1501,7 +1562,8 @@ local function close_conn(conn)
   if conn.closed then return end
   conn.closed = true
   conn.sock:close()
-  waiting_read[conn.sock], waiting_write[conn.sock] = nil, nil
+  readers.take(conn.sock)
+  writers.take(conn.sock)
   open_conns[conn] = nil
   open_count = open_count - 1
   if conn.api then state.stats.connections_open = state.stats.connections_open - 1 end
@@ -2130,32 +2192,22 @@ local function accept_all(server)
 end
 
 local function run(server)
+  readers.add(server, false)   -- always watched; readable means a connection to accept
   while true do
-    local rset = {server}
-    for sock in pairs(waiting_read) do rset[#rset + 1] = sock end
-    local wset = {}
-    for sock in pairs(waiting_write) do wset[#wset + 1] = sock end
     local timeout = MAX_WAIT
-    local at = next_timer_at()
-    if at then timeout = min(MAX_WAIT, max(0, (at - now_ms()) / 1000)) end
-    local readable, writable = socket.select(rset, wset, timeout)
+    if timers.n > 0 then timeout = min(MAX_WAIT, max(0, (timers[1].at - now_ms()) / 1000)) end
+    local readable, writable = socket.select(readers.socks, writers.socks, timeout)
     for _, sock in ipairs(readable) do
       if sock == server then
         accept_all(server)
       else
-        local co = waiting_read[sock]
-        if co then
-          waiting_read[sock] = nil
-          resume(co)
-        end
+        local co = readers.take(sock)
+        if co then resume(co) end
       end
     end
     for _, sock in ipairs(writable) do
-      local co = waiting_write[sock]
-      if co then
-        waiting_write[sock] = nil
-        resume(co)
-      end
+      local co = writers.take(sock)
+      if co then resume(co) end
     end
     run_due_timers()
   end

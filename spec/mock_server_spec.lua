@@ -526,6 +526,30 @@ describe("mock server", function()
         m:latency(0)
       end)
 
+    it("answers delayed requests in deadline order, not in the order they came", function()
+      local delays = {billing_groups = 300, access_ip_ranges = 200, access_ip_address = 100}
+      for name, ms in pairs(delays) do
+        m:fault{method = "GET", path = "/v2/" .. name, delay_ms = ms, status = 200, body = {}}
+      end
+      local conns = {}
+      for _, name in ipairs{"billing_groups", "access_ip_ranges", "access_ip_address"} do
+        local c = m:connect()
+        assert(c:send_request("GET", "/v2/" .. name))
+        conns[name] = c
+      end
+      -- Shortest delay first; when one answer is in, the later ones are not yet.
+      local expected = {"access_ip_address", "access_ip_ranges", "billing_groups"}
+      for i, name in ipairs(expected) do
+        local resp = assert(conns[name]:read_response())
+        assert.are.equal(200, resp.status)
+        for j = i + 1, #expected do
+          local readable = socket.select({conns[expected[j]].sock}, nil, 0)
+          assert.are.equal(0, #readable, expected[j] .. " answered before " .. name)
+        end
+      end
+      for _, c in pairs(conns) do c:close() end
+    end)
+
     it("keeps a connection alive across many requests", function()
       m:clear_stats()
       local c <close> = m:connect()
