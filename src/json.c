@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <lauxlib.h>
 
 #include "buf.h"
@@ -161,16 +165,40 @@ static const char *json_string_run(struct json_dec *d, const char *s) {
   const unsigned char *u = (const unsigned char *)s, *end = (const unsigned char *)d->end;
   const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
   for (;;) {
+#if defined(__SSE2__)
+    /* 16 bytes at a time: a mask of the quotes, backslashes and bytes from 0x80 up */
+    while (end - u >= 16) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)u);
+      __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+      int mask = _mm_movemask_epi8(_mm_or_si128(special, v));
+      if (mask != 0) {
+        u += __builtin_ctz((unsigned)mask);
+        goto stopped;
+      }
+      u += 16;
+    }
+#endif
     /* 8 bytes at a time while none is a quote, a backslash or from 0x80 up */
     while (end - u >= 8) {
-      uint64_t w, q, b; /* bytes equal to '"' and '\\' become 0 in q and b */
+      uint64_t w, q, b, hits; /* bytes equal to '"' and '\\' become 0 in q and b */
       memcpy(&w, u, 8);
       q = w ^ (ones * '"');
       b = w ^ (ones * '\\');
-      if ((((q - ones) & ~q) | ((b - ones) & ~b) | w) & high) break;
+      hits = (((q - ones) & ~q) | ((b - ones) & ~b) | w) & high;
+      if (hits) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* The lowest flagged byte is always a true hit (a borrow only flags bytes above one). */
+        u += __builtin_ctzll(hits) / 8;
+#endif
+        break;
+      }
       u += 8;
     }
     while (u < end && *u < 0x80 && *u != '"' && *u != '\\') u++;
+#if defined(__SSE2__)
+  stopped:
+#endif
     if (u < end && *u >= 0x80) {
       size_t k = json_utf8_len(u, (size_t)(end - u));
       if (k == 0) json_fail(d, (const char *)u, "invalid UTF-8 in a string");
@@ -286,22 +314,24 @@ static void json_read_key(struct json_dec *d, int depth, int n) {
     json_read_string(d);
     return;
   }
+  slot = (lua_Integer)depth * JSON_KEY_SLOTS + n + 1;
+  if (lua_rawgeti(L, d->keys, slot) == LUA_TSTRING) {
+    size_t klen;
+    const char *k = lua_tolstring(L, -1, &klen);
+    /* A cached key was scanned when first read (no quote, backslash or bad UTF-8), so the
+       same bytes followed by a quote are that key: the text needs no second scan. */
+    if ((size_t)(d->end - start) > klen && memcmp(k, start, klen) == 0 && start[klen] == '"') {
+      d->p = start + klen + 1;
+      return;
+    }
+  }
+  lua_pop(L, 1);
   s = json_string_run(d, start);
   if (s >= d->end || *s != '"') { /* escapes or no end: the general path */
     json_read_string(d);
     return;
   }
   len = (size_t)(s - start);
-  slot = (lua_Integer)depth * JSON_KEY_SLOTS + n + 1;
-  if (lua_rawgeti(L, d->keys, slot) == LUA_TSTRING) {
-    size_t klen;
-    const char *k = lua_tolstring(L, -1, &klen);
-    if (klen == len && memcmp(k, start, len) == 0) {
-      d->p = s + 1;
-      return;
-    }
-  }
-  lua_pop(L, 1);
   lua_pushlstring(L, start, len);
   lua_pushvalue(L, -1);
   lua_rawseti(L, d->keys, slot);
