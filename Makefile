@@ -24,7 +24,7 @@ LUA := lua5.4
 B := build
 HOST := $(B)/telnyx-lua
 MODULE := $(B)/telnyx.so
-HOST_SRC := src/main.c src/repl.c
+HOST_SRC := src/main.c src/repl.c src/alloc.c
 MODULE_SRC := $(filter-out $(HOST_SRC),$(wildcard src/*.c))
 LUA_SRC := $(sort $(wildcard lua/telnyx/*.lua))
 MODULE_OBJ := $(MODULE_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/embedded.o

@@ -265,6 +265,14 @@ describe("telnyx-lua as a drop-in lua5.4", function()
       local h = assert_same({ "-e", 'warn("a")', "-W", "-e", 'warn("b")' })
       assert.are.equal("Lua warning: b\n", h.stderr)
     end)
+
+    it("prints a warning given in pieces as one line, and obeys @off and @on", function()
+      local h = assert_same({ "-W", "-e", 'warn("a", "b", "c") warn("@off") warn("hidden") '
+                              .. 'warn("@on") warn("@unknown") warn("d")' })
+      assert.are.equal("Lua warning: abc\nLua warning: d\n", h.stderr)
+      local off = assert_same({ "-e", 'warn("@on") warn("e")' })
+      assert.are.equal("Lua warning: e\n", off.stderr)
+    end)
   end)
 
   describe("-- and -", function()

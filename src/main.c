@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "alloc.h"
 #include "repl.h"
 #include "telnyx.h"
 
@@ -348,11 +349,79 @@ static int main_pmain(lua_State *L) {
   return 1;
 }
 
+/* ---- the state: allocator, panic and warnings (what luaL_newstate would set up) ---- */
+
+static int main_panic(lua_State *L) {
+  const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error object is not a string";
+  fprintf(stderr, "PANIC: unprotected error in call to Lua API (%s)\n", msg);
+  fflush(stderr);
+  return 0; /* Lua aborts */
+}
+
+/* Warnings start off; "@on" and "@off" (whole messages) switch them; a message may come in
+   pieces (tocont), printed as one line after "Lua warning: ". */
+static void main_warn_off(void *ud, const char *msg, int tocont);
+static void main_warn_on(void *ud, const char *msg, int tocont);
+
+static int main_warn_control(lua_State *L, const char *msg, int tocont) {
+  if (tocont || msg[0] != '@') return 0;
+  if (strcmp(msg + 1, "on") == 0) lua_setwarnf(L, main_warn_on, L);
+  else if (strcmp(msg + 1, "off") == 0) lua_setwarnf(L, main_warn_off, L);
+  return 1;
+}
+
+static void main_warn_off(void *ud, const char *msg, int tocont) { main_warn_control(ud, msg, tocont); }
+
+static void main_warn_piece(void *ud, const char *msg, int tocont) {
+  fputs(msg, stderr);
+  if (tocont) {
+    lua_setwarnf(ud, main_warn_piece, ud);
+  } else {
+    fputs("\n", stderr);
+    fflush(stderr);
+    lua_setwarnf(ud, main_warn_on, ud);
+  }
+}
+
+static void main_warn_on(void *ud, const char *msg, int tocont) {
+  if (main_warn_control(ud, msg, tocont)) return;
+  fputs("Lua warning: ", stderr);
+  main_warn_piece(ud, msg, tocont);
+}
+
+static void *main_system_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud, (void)osize;
+  if (nsize == 0) {
+    free(ptr);
+    return NULL;
+  }
+  return realloc(ptr, nsize);
+}
+
+/* TELNYX_ALLOC=malloc gives every block to malloc, so valgrind and ASan see each Lua object. */
+static lua_State *main_newstate(struct alloc_pool **pool) {
+  const char *choice = getenv("TELNYX_ALLOC");
+  lua_State *L;
+  *pool = NULL;
+  if (choice != NULL && strcmp(choice, "malloc") == 0) {
+    L = lua_newstate(main_system_alloc, NULL);
+  } else {
+    if ((*pool = alloc_create()) == NULL) return NULL;
+    L = lua_newstate(alloc_function(), *pool);
+  }
+  if (L == NULL) return NULL;
+  lua_atpanic(L, main_panic);
+  lua_setwarnf(L, main_warn_off, L);
+  return L;
+}
+
 int main(int argc, char **argv) {
   int status, result;
-  lua_State *L = luaL_newstate();
+  struct alloc_pool *pool;
+  lua_State *L = main_newstate(&pool);
   if (L == NULL) {
     main_message(argv[0], "cannot create state: not enough memory");
+    alloc_destroy(pool);
     return EXIT_FAILURE;
   }
   lua_gc(L, LUA_GCSTOP); /* no GC while building the state */
@@ -363,5 +432,6 @@ int main(int argc, char **argv) {
   result = lua_toboolean(L, -1);
   main_report(L, status);
   lua_close(L);
+  alloc_destroy(pool);
   return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -1,0 +1,107 @@
+/*
+ * The host's Lua allocator. A page of a list makes about 2,000 small objects (strings, tables,
+ * their hash parts) and the collector frees them all a moment later; glibc's malloc handles
+ * such bursts in its slow paths (its per-thread cache holds 7 blocks a size). Here small
+ * blocks come from free lists, one per 16-byte size class, carved from 64 KiB chunks: taking
+ * or returning a block is a few instructions and reuses memory that is still in cache.
+ * Lua tells the allocator the size of every block it frees or resizes, so blocks carry no
+ * header. Larger blocks go to malloc. Chunks are kept until alloc_destroy: the free lists
+ * hold what the peak needed, as malloc's heap would.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+#define ALLOC_GRAIN 16u       /* size classes step, and the alignment of every block */
+#define ALLOC_SMALL_MAX 512u  /* largest block served from the free lists */
+#define ALLOC_CLASSES (ALLOC_SMALL_MAX / ALLOC_GRAIN)
+#define ALLOC_CHUNK (64u * 1024u)
+
+struct alloc_chunk {
+  struct alloc_chunk *next;
+  /* Blocks follow, aligned to ALLOC_GRAIN. */
+};
+
+struct alloc_free {
+  struct alloc_free *next;
+};
+
+struct alloc_pool {
+  struct alloc_free *free[ALLOC_CLASSES]; /* free blocks of each class */
+  struct alloc_chunk *chunks;
+  char *cur, *end; /* the unused rest of the newest chunk */
+};
+
+#define ALLOC_HEADER ((sizeof(struct alloc_chunk) + ALLOC_GRAIN - 1) / ALLOC_GRAIN * ALLOC_GRAIN)
+
+static size_t alloc_class(size_t size) { return (size - 1) / ALLOC_GRAIN; }
+
+static void *alloc_small(struct alloc_pool *pool, size_t size) {
+  size_t c = alloc_class(size), bytes = (c + 1) * ALLOC_GRAIN;
+  struct alloc_free *block = pool->free[c];
+  if (block != NULL) {
+    pool->free[c] = block->next;
+    return block;
+  }
+  if ((size_t)(pool->end - pool->cur) < bytes) {
+    struct alloc_chunk *chunk = malloc(ALLOC_CHUNK); /* malloc aligns to 16 on every ABI we build for */
+    if (chunk == NULL) return NULL;
+    chunk->next = pool->chunks;
+    pool->chunks = chunk;
+    pool->cur = (char *)chunk + ALLOC_HEADER;
+    pool->end = (char *)chunk + ALLOC_CHUNK;
+  }
+  pool->cur += bytes;
+  return pool->cur - bytes;
+}
+
+static void alloc_free_small(struct alloc_pool *pool, void *ptr, size_t size) {
+  struct alloc_free *block = ptr;
+  size_t c = alloc_class(size);
+  block->next = pool->free[c];
+  pool->free[c] = block;
+}
+
+/* lua_Alloc: osize is the block's size whenever ptr is not NULL (Lua 5.4 manual, 4.6). */
+static void *alloc_lua(void *ud, void *ptr, size_t osize, size_t nsize) {
+  struct alloc_pool *pool = ud;
+  int was_small = ptr != NULL && osize <= ALLOC_SMALL_MAX;
+  void *block;
+  if (nsize == 0) {
+    if (was_small)
+      alloc_free_small(pool, ptr, osize);
+    else
+      free(ptr);
+    return NULL;
+  }
+  if (ptr == NULL) return nsize <= ALLOC_SMALL_MAX ? alloc_small(pool, nsize) : malloc(nsize);
+  if (was_small && nsize <= ALLOC_SMALL_MAX && alloc_class(osize) == alloc_class(nsize)) return ptr;
+  if (!was_small && nsize > ALLOC_SMALL_MAX) return realloc(ptr, nsize);
+  block = nsize <= ALLOC_SMALL_MAX ? alloc_small(pool, nsize) : malloc(nsize);
+  if (block == NULL) {
+    /* Lua counts on shrinking never failing: keep the larger block. Freed later under its new
+       size, it joins a smaller class (or, if it came from malloc, stays until exit): both safe. */
+    return nsize < osize ? ptr : NULL;
+  }
+  memcpy(block, ptr, osize < nsize ? osize : nsize);
+  if (was_small)
+    alloc_free_small(pool, ptr, osize);
+  else
+    free(ptr);
+  return block;
+}
+
+struct alloc_pool *alloc_create(void) { return calloc(1, sizeof(struct alloc_pool)); }
+
+lua_Alloc alloc_function(void) { return alloc_lua; }
+
+void alloc_destroy(struct alloc_pool *pool) {
+  struct alloc_chunk *chunk;
+  if (pool == NULL) return;
+  while ((chunk = pool->chunks) != NULL) {
+    pool->chunks = chunk->next;
+    free(chunk);
+  }
+  free(pool);
+}
