@@ -135,6 +135,8 @@ static CURL *http_easy_new(void) {
      makes it build that list again for every request. */
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  /* A 250-item page (about 64 KB) in one or two reads instead of four, with a poll before each. */
+  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 65536L);
   curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   return easy;
 }

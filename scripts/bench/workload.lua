@@ -2,7 +2,9 @@
 scripts/bench/workload.lua: the measured client programs of `make bench` (scripts/bench/run.lua
 runs each one as a child process and takes its wall time, CPU and peak RSS from the OS).
 TELNYX_API_KEY and TELNYX_BASE_URL point at the local mock. Each prints one line of counts on
-stdout, which the driver checks, so a run that did less work than it should is an error.
+stdout, which the driver checks, so a run that did less work than it should is an error, and
+ends it with loop_cpu=SECONDS: the CPU time (user + system, from the OS through os.clock) the
+process spent in its requests, start-up left out.
 
   workload.lua list SIZE                  iterate every access IP, SIZE per page
   workload.lua create COUNT FIRST         COUNT sequential creates of addresses FIRST, FIRST+1, ...
@@ -32,24 +34,33 @@ end
 local client = telnyx.new()
 local ips = client.access_ip_address
 local what = arg[1]
+local clock = os.clock
+local started = clock()
+
+local function report(fmt, ...)
+  print(string.format(fmt, ...) .. string.format(" loop_cpu=%.6f", clock() - started))
+end
 
 if what == "list" then
   local size, items = int(arg[2], "SIZE"), 0
+  started = clock()
   for _ in ips:list{ page = { size = size } } do items = items + 1 end
-  print(string.format("items=%d", items))
+  report("items=%d", items)
 
 elseif what == "create" then
   local count, first = int(arg[2], "COUNT"), int(arg[3], "FIRST")
   local created = 0
+  started = clock()
   for n = first, first + count - 1 do
     if ips:create{ ip_address = address(n) }.id then created = created + 1 end
   end
-  print(string.format("created=%d", created))
+  report("created=%d", created)
 
 elseif what == "map" then
   local count, first, conc = int(arg[2], "COUNT"), int(arg[3], "FIRST"), int(arg[4], "CONC")
   local list = {}
   for i = 1, count do list[i] = address(first + i - 1) end
+  started = clock()
   local results, failures = telnyx.map(list, function(ip)
     return ips:create{ ip_address = ip }.id
   end, { concurrency = conc })
@@ -57,24 +68,26 @@ elseif what == "map" then
   for i = 1, count do
     if results[i] ~= nil then created = created + 1 end
   end
-  print(string.format("created=%d failed=%d", created, #failures))
+  report("created=%d failed=%d", created, #failures)
 
 elseif what == "get" then
   local count, id = int(arg[2], "COUNT"), arg[3]
   local got = 0
+  started = clock()
   for _ = 1, count do
     if ips:retrieve(id).id == id then got = got + 1 end
   end
-  print(string.format("got=%d", got))
+  report("got=%d", got)
 
 elseif what == "page" then
   local count, size = int(arg[2], "COUNT"), int(arg[3], "SIZE")
   local items = 0
+  started = clock()
   for _ = 1, count do
     local page = client:request("GET", "/access_ip_address", { query = { page = { number = 1, size = size } } })
     items = items + #page.data
   end
-  print(string.format("items=%d", items))
+  report("items=%d", items)
 
 else
   io.stderr:write("usage: workload.lua list|create|map|get|page ...\n")
