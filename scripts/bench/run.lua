@@ -68,6 +68,7 @@ end
 
 local RUSAGE = opts.build .. "/bench/rusage"
 local FLOOR = opts.build .. "/bench/floor"
+local CURL_FLOOR = opts.build .. "/bench/curl_floor"
 local HOST = opts.host
 local WORKLOAD = "scripts/bench/workload.lua"
 local ROTATE = "scripts/rotate-ip-allowlist.lua"
@@ -351,8 +352,14 @@ local function bench_list(m)
   local results = repeat_interleaved({ {
     label = "list-all", run = function()
       return measure({ HOST, WORKLOAD, "list", tostring(PAGE_SIZE) }, api_env(m), "items=" .. N.list, m)
+    end }, {
+    label = "list-all, libcurl alone", run = function()
+      return measure({ CURL_FLOOR, "list", m.base, tostring(PAGE_SIZE), tostring(N.list // PAGE_SIZE) }, nil,
+                     "items=" .. N.list, m)
     end } }, opts.runs, 1)
   add_row("list", format("list-all: %d access IPs, page[size]=%d", N.list, PAGE_SIZE), results[1])
+  add_row("list_floor", "floor: the same pages fetched by a C program with libcurl alone (nothing decoded)",
+          results[2])
 end
 
 local function bench_stream(m)
@@ -370,15 +377,21 @@ end
 
 local function bench_create(m)
   log("create")
+  local function creates(argv)
+    mock_reset(m)
+    local r = measure(argv, api_env(m), "created=" .. N.create, m)
+    assert(mock_total(m) == N.create, "the mock does not hold every created record")
+    return r
+  end
   local results = repeat_interleaved({ {
     label = "create", run = function()
-      mock_reset(m)
-      local r = measure({ HOST, WORKLOAD, "create", tostring(N.create), "1" }, api_env(m),
-                        "created=" .. N.create, m)
-      assert(mock_total(m) == N.create, "the mock does not hold every created record")
-      return r
+      return creates({ HOST, WORKLOAD, "create", tostring(N.create), "1" })
+    end }, {
+    label = "create, libcurl alone", run = function()
+      return creates({ CURL_FLOOR, "create", m.base, tostring(N.create), "1" })
     end } }, opts.runs, 1)
   add_row("create", format("create: %d sequential creates", N.create), results[1])
+  add_row("create_floor", "floor: the same creates by a C program with libcurl alone", results[2])
 end
 
 -- The rotate script, when it exists and works (tried on 3 entries); else nil and why.
@@ -532,6 +545,13 @@ local function derived()
                        per_req / PAGE_SIZE * 1e6, (list.cpu.med - base_cpu) / reqs * 1000,
                        (list.wall.med - med("start_resource", "wall")) / reqs * 1000,
                        list.mock_cpu.med / reqs * 1000)
+    local floor_list = by_key.list_floor
+    if floor_list then
+      d[#d + 1] = format("list-all, libcurl alone: %.3f ms of CPU per request (%.3f–%.3f), so telnyx-lua's "
+                         .. "own part (decoding 250 items into Lua tables, the pager) is %.3f ms a page",
+                         floor_list.loop_cpu.med / reqs * 1000, floor_list.loop_cpu.min / reqs * 1000,
+                         floor_list.loop_cpu.max / reqs * 1000, (list.loop_cpu.med - floor_list.loop_cpu.med) / reqs * 1000)
+    end
     target(format("list-all: client CPU per request (%d items a page), in the requests", PAGE_SIZE),
            format("%.3f ms", per_req * 1000), "< 0.5 ms", per_req < 0.0005)
     if floor_rss then
@@ -569,6 +589,14 @@ local function derived()
                        per_req * 1000, create.loop_cpu.min / N.create * 1000, create.loop_cpu.max / N.create * 1000,
                        (create.cpu.med - base_cpu) / N.create * 1000, create.wall.med / N.create * 1000,
                        create.mock_cpu.med / N.create * 1000)
+    local floor_create = by_key.create_floor
+    if floor_create then
+      d[#d + 1] = format("create, libcurl alone: %.3f ms of CPU per request (%.3f–%.3f), so telnyx-lua's own "
+                         .. "part (the call, encoding the body, decoding the answer) is %.3f ms",
+                         floor_create.loop_cpu.med / N.create * 1000, floor_create.loop_cpu.min / N.create * 1000,
+                         floor_create.loop_cpu.max / N.create * 1000,
+                         (create.loop_cpu.med - floor_create.loop_cpu.med) / N.create * 1000)
+    end
     target("create: client CPU per request, in the requests", format("%.3f ms", per_req * 1000), "< 0.1 ms",
            per_req < 0.0001)
   end
