@@ -139,7 +139,10 @@ describe("hostile servers", function()
         for _ in c.billing_groups:list() do end
       end)
       assert.is_false(ok)
-      assert.matches("list response has no data array", tostring(err))
+      assert.is_true(telnyx.is_error(err, "APIStatusError"), tostring(err))
+      assert.are.equal("GET", err.method)
+      assert.matches("list response has no data array", err.message)
+      assert.matches("^APIStatusError.* GET /v2/billing_groups", tostring(err))
     end)
 
     -- A regression: such a body used to leave the call's stack one slot short, so the retry

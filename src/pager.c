@@ -4,6 +4,7 @@
  */
 #include <lauxlib.h>
 
+#include "errors.h"
 #include "pager.h"
 
 void pager_new(lua_State *L, int state_idx) {
@@ -22,13 +23,24 @@ static int pager_state(lua_State *L) {
   return 1;
 }
 
+/* (message, url): raises the contract's error object for a 2xx list answer that is no page. */
+static int pager_bad_page(lua_State *L) {
+  errors_push(L, "APIStatusError", 0, luaL_checkstring(L, 1));
+  lua_pushliteral(L, "GET");
+  lua_setfield(L, -2, "method");
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "url");
+  return lua_error(L);
+}
+
 void pager_open(lua_State *L) {
   luaL_newmetatable(L, PAGER_MT);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "telnyx.pager");
-  lua_call(L, 1, 1); /* returns install(metatable, state_of) */
+  lua_call(L, 1, 1); /* returns install(metatable, state_of, bad_page) */
   lua_pushvalue(L, -2);
   lua_pushcfunction(L, pager_state);
-  lua_call(L, 2, 0);
+  lua_pushcfunction(L, pager_bad_page);
+  lua_call(L, 3, 0);
   lua_pop(L, 1);
 }

@@ -4,6 +4,7 @@
 -- inside a telnyx.map task and blocks outside one.
 
 local state_of -- set by install: pager -> its state table
+local bad_page -- set by install: (message, url) raises an APIStatusError
 
 -- page[size] and page[number] as given, nested or as flat bracket keys.
 local function page_param(params, name)
@@ -52,7 +53,7 @@ local function fetch(state)
     timeout = opts.timeout, max_retries = opts.max_retries, headers = opts.headers,
   })
   if type(page) ~= "table" or type(page.data) ~= "table" then
-    error("telnyx: list response has no data array", 3)
+    bad_page("list response has no data array", state.client.base_url .. state.path)
   end
   state.pages_fetched = (state.pages_fetched or 0) + 1
   local meta = page.meta or {}
@@ -160,8 +161,8 @@ local function tostring_pager(pager)
                        info.closed and ", closed" or info.finished and ", done" or "")
 end
 
-return function(mt, state)
-  state_of = state
+return function(mt, state, raise_bad_page)
+  state_of, bad_page = state, raise_bad_page
   mt.__index = methods
   mt.__call = next_item
   mt.__close = close
