@@ -28,10 +28,16 @@ end
 
 function M.is_usage_error(v) return getmetatable(v) == UsageError end
 
+-- Control characters as \xNN, so that text from a file or a server (a stray escape
+-- sequence, a carriage return) cannot rewrite the terminal or split the line.
+function M.printable(text)
+  return (text:gsub("[%c\127]", function(c) return ("\\x%02x"):format(c:byte()) end))
+end
+
 -- Writes a line on stderr, prefixed with the program name.
 function M.warn(fmt, ...)
   local text = select("#", ...) > 0 and fmt:format(...) or fmt
-  io.stderr:write(program, ": ", text, "\n")
+  io.stderr:write(program, ": ", M.printable(text), "\n")
 end
 
 -- Ctrl-C shows up as telnyx.map's InterruptedError, or as the "interrupted!" error that the

@@ -165,6 +165,15 @@ describe("scripts/rotate-ip-allowlist.lua", function()
       assert.are.same({ "192.0.2.10" }, account())
     end)
 
+    it("shows a bad line's control characters escaped, never raw on the terminal", function()
+      seed{ "192.0.2.10" }
+      local r = rotate({ "--apply" }, { file = "10.0.0.1\n\27[2Jevil\r\n" })
+      assert.are.equal(2, r.status)
+      assert.matches("line 2: '\\x1b[2Jevil'", r.stderr, 1, true)
+      assert.is_nil(r.stderr:find("[\27\r]"), r.stderr)
+      assert.are.equal(0, #requests())
+    end)
+
     it("reads stdin for '-', with comments, blank lines, CRLF and duplicates in other spellings", function()
       local r = rotate({ "--json", "-" }, { stdin = "# head\r\n203.0.113.7 # vpn\r\n\r\n" ..
         "2001:DB8:0:0:0:0:0:1\r\n2001:db8::1\r\n198.51.100.0/24\r\n203.0.113.7\r\n" })
