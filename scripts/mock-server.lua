@@ -1708,16 +1708,62 @@ local function read_chunked_body(conn)
   end
 end
 
+-- Where the head in buf ends: the first "\n" followed by "\n" or "\r\n" (and a "\r"
+-- just before it), as find(buf, "\r?\n\r?\n") would say. Plain finds: a pattern
+-- search tries a match at every byte of the request.
+local function find_head_end(buf)
+  local init = 1
+  while true do
+    local nl = find(buf, "\n", init, true)
+    if not nl then return nil end
+    local after = byte(buf, nl + 1)
+    local e = (after == 10 and nl + 1) or (after == 13 and byte(buf, nl + 2) == 10 and nl + 2)
+    if e then return byte(buf, nl - 1) == 13 and nl - 1 or nl, e end
+    init = nl + 1
+  end
+end
+
+-- Header names seen before, lower-cased: clients send the same few on every
+-- request, so each is checked against the token pattern once. Bounded, since
+-- names come from clients.
+local header_names, header_names_count = {}, 0
+
+-- Parses the header lines (runs of anything but CR and LF) of buf from pos up to
+-- head_end, in place: no copy of the head or of its lines. Returns the headers,
+-- or nil if a line is not "token: value".
+local function parse_headers(buf, pos, head_end)
+  local headers = {}
+  while true do
+    pos = find(buf, "[^\r\n]", pos)
+    if not pos or pos >= head_end then return headers end
+    local raw, value, after = match(buf, "^([^:\r\n]*):[ \t]*([^\r\n]*)()", pos)
+    if not raw then return nil end
+    local name = header_names[raw]
+    if not name then
+      if not find(raw, "^[%w!#$%%&'*+%-.^_`|~]+$") then return nil end
+      name = lower(raw)
+      if header_names_count < 256 then
+        header_names[raw], header_names_count = name, header_names_count + 1
+      end
+    end
+    local last = byte(value, -1)
+    if last == 32 or last == 9 then value = match(value, "^(.-)[ \t]*$") end
+    headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
+    pos = after
+  end
+end
+
 -- Returns the next request, or nil plus a response to send before closing
 -- (nil at a clean end of stream).
 local function read_request(conn)
-  local head
+  local buf, head_end
   while true do
-    conn.buf = gsub(conn.buf, "^[\r\n]+", "")
-    local s, e = find(conn.buf, "\r?\n\r?\n")
+    local first = byte(conn.buf, 1)
+    if first == 13 or first == 10 then conn.buf = gsub(conn.buf, "^[\r\n]+", "") end
+    local s, e = find_head_end(conn.buf)
     if s then
-      head = sub(conn.buf, 1, s - 1)
-      conn.buf = sub(conn.buf, e + 1)
+      buf, head_end = conn.buf, s   -- the head is buf up to head_end - 1
+      conn.buf = sub(buf, e + 1)
       break
     end
     if #conn.buf > MAX_HEAD then return nil, bad_request(431, "Request headers are too large.") end
@@ -1727,19 +1773,14 @@ local function read_request(conn)
     end
   end
 
-  local reqline, rest = match(head, "^([^\r\n]*)\r?\n?(.*)$")
+  local reqline = match(buf, "^[^\r\n]*")
   local method, target, version = match(reqline, "^(%u+) (%S+) HTTP/(1%.[01])$")
   if not method then return nil, bad_request(400, "Malformed request line.") end
-  local headers = {}
-  for line in gmatch(rest, "[^\r\n]+") do
-    local name, value = match(line, "^([%w!#$%%&'*+%-.^_`|~]+):[ \t]*(.-)[ \t]*$")
-    if not name then return nil, bad_request(400, "Malformed header line.") end
-    name = lower(name)
-    headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
-  end
+  local headers = parse_headers(buf, #reqline + 1, head_end)
+  if not headers then return nil, bad_request(400, "Malformed header line.") end
 
   local path, query = match(target, "^([^?#]*)%??([^#]*)")
-  path = gsub(path, "^https?://[^/]*", "")
+  if sub(path, 1, 1) ~= "/" then path = gsub(path, "^https?://[^/]*", "") end
   if sub(path, 1, 1) ~= "/" then return nil, bad_request(400, "Malformed request target.") end
 
   local connection = lower(headers.connection or "")
