@@ -1554,8 +1554,10 @@ local function end_entry(entry, status)
   entry.t_end_ms = floor(now_ms())
   entry.status = status or NULL
   state.stats.in_flight = state.stats.in_flight - 1
-  log("%s %s%s -> %s (%d ms)", entry.method, entry.path, entry.query ~= "" and "?" .. entry.query or "",
-    tostring(status or "no answer"), entry.t_end_ms - entry.t_start_ms)
+  if verbose then   -- not only log(): its arguments cost even when they go nowhere
+    log("%s %s%s -> %s (%d ms)", entry.method, entry.path, entry.query ~= "" and "?" .. entry.query or "",
+      tostring(status or "no answer"), entry.t_end_ms - entry.t_start_ms)
+  end
 end
 
 local function close_conn(conn)
@@ -1641,31 +1643,33 @@ local function http_date()
   return date_cache
 end
 
--- Head of a response. `fields` is an ordered list of {name, value}; `overrides`
--- (a fault rule's headers) replace same-named fields, case-insensitively.
-local function render_head(status, fields, overrides)
-  local out = {"HTTP/1.1 ", tostring(status), " ", REASONS[status] or "Unknown", "\r\n"}
-  local replaced = {}
-  for name in pairs(overrides or {}) do replaced[lower(name)] = true end
-  for _, f in ipairs(fields) do
-    if not replaced[lower(f[1])] then out[#out + 1] = f[1] .. ": " .. f[2] .. "\r\n" end
+local NO_OVERRIDES = {}
+
+-- Head of a response: the mock's usual fields (length = nil leaves Content-Length
+-- out; chunked adds Transfer-Encoding), then `overrides` (a fault rule's headers),
+-- which replace usual fields of the same name, case-insensitively. Without
+-- overrides, one concatenation builds it.
+local function render_head(status, content_type, length, keep_alive, overrides, chunked)
+  local request_id = state.request_rng.uuid()   -- drawn even when overridden
+  local drop = NO_OVERRIDES
+  if overrides then
+    drop = {}
+    for name in pairs(overrides) do drop[lower(name)] = true end
   end
-  for name, value in pairs(overrides or {}) do
+  local head = "HTTP/1.1 " .. tostring(status) .. " " .. (REASONS[status] or "Unknown") .. "\r\n"
+    .. ((content_type and not drop["content-type"]) and "Content-Type: " .. content_type .. "\r\n" or "")
+    .. ((length and not drop["content-length"]) and "Content-Length: " .. tostring(length) .. "\r\n" or "")
+    .. (drop["x-request-id"] and "" or "x-request-id: " .. request_id .. "\r\n")
+    .. (drop.date and "" or "Date: " .. http_date() .. "\r\n")
+    .. (drop.connection and "" or "Connection: " .. (keep_alive and "keep-alive" or "close") .. "\r\n")
+    .. ((chunked and not drop["transfer-encoding"]) and "Transfer-Encoding: chunked\r\n" or "")
+  if not overrides then return head .. "\r\n" end
+  local out = {head}
+  for name, value in pairs(overrides) do
     out[#out + 1] = gsub(name, "[\r\n:]", "") .. ": " .. gsub(tostring(value), "[\r\n]", " ") .. "\r\n"
   end
   out[#out + 1] = "\r\n"
   return concat(out)
-end
-
--- The mock's usual headers; length = nil leaves Content-Length out.
-local function standard_fields(content_type, length, keep_alive)
-  local fields = {}
-  if content_type then fields[#fields + 1] = {"Content-Type", content_type} end
-  if length then fields[#fields + 1] = {"Content-Length", tostring(length)} end
-  fields[#fields + 1] = {"x-request-id", state.request_rng.uuid()}
-  fields[#fields + 1] = {"Date", http_date()}
-  fields[#fields + 1] = {"Connection", keep_alive and "keep-alive" or "close"}
-  return fields
 end
 
 -- resp = {status=, body=?, content_type=?, headers=?}; a 204 carries neither a
@@ -1673,10 +1677,10 @@ end
 local function send_response(conn, resp, keep_alive, method)
   local status, body = resp.status, resp.body or ""
   local no_body = status == 204 or status == 304
-  local fields = standard_fields((not no_body) and (resp.content_type or JSON_TYPE) or nil,
-    (not no_body) and #body or nil, keep_alive)
+  local head = render_head(status, (not no_body) and (resp.content_type or JSON_TYPE) or nil,
+    (not no_body) and #body or nil, keep_alive, resp.headers)
   if no_body or method == "HEAD" then body = "" end
-  return send_all(conn, render_head(status, fields, resp.headers) .. body)
+  return send_all(conn, head .. body)
 end
 
 local function bad_request(status, detail)
@@ -1958,15 +1962,14 @@ local function run_fault(conn, req, rule)
   local status, content_type, body = CANNED[action](rule)
   content_type = rule.content_type or content_type
   if action == "close_mid_body" then
-    local head = render_head(status, standard_fields(content_type, #body, true), rule.headers)
+    local head = render_head(status, content_type, #body, true, rule.headers)
     send_all(conn, head .. sub(body, 1, #body // 2))
     return false, status
   elseif action == "truncated_chunked" then
-    local fields = standard_fields(content_type, nil, true)
-    fields[#fields + 1] = {"Transfer-Encoding", "chunked"}
     local half = sub(body, 1, #body // 2)
-    send_all(conn, render_head(status, fields, rule.headers) .. format("%x\r\n%s\r\n", #half, half)
-      .. format("%x\r\n", #body - #half) .. sub(body, #half + 1, #half + 16))
+    send_all(conn, render_head(status, content_type, nil, true, rule.headers, true)
+      .. format("%x\r\n%s\r\n", #half, half) .. format("%x\r\n", #body - #half)
+      .. sub(body, #half + 1, #half + 16))
     return false, status
   end
   local keep = req.keep_alive and not says_close(rule.headers)
