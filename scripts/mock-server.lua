@@ -1432,30 +1432,33 @@ end
 -- Sockets that coroutines wait on, kept as the array socket.select takes, so the
 -- loop does not rebuild it on every turn: socks stays dense (a removal moves the
 -- last socket into the hole), pos maps a socket to its index, co to its coroutine.
-local function new_waiters()
-  local w = {socks = {}, n = 0, pos = {}, co = {}}
-  function w.add(sock, co)
-    if not w.pos[sock] then
-      w.n = w.n + 1
-      w.socks[w.n], w.pos[sock] = sock, w.n
+local readers, writers
+do
+  local function new_waiters()
+    local w = {socks = {}, n = 0, pos = {}, co = {}}
+    function w.add(sock, co)
+      if not w.pos[sock] then
+        w.n = w.n + 1
+        w.socks[w.n], w.pos[sock] = sock, w.n
+      end
+      w.co[sock] = co
     end
-    w.co[sock] = co
+    -- Forgets sock; returns the coroutine that waited on it, if any.
+    function w.take(sock)
+      local i = w.pos[sock]
+      if not i then return nil end
+      local socks, n = w.socks, w.n
+      local last = socks[n]
+      socks[i], w.pos[last] = last, i
+      socks[n], w.pos[sock], w.n = nil, nil, n - 1
+      local co = w.co[sock]
+      w.co[sock] = nil
+      return co
+    end
+    return w
   end
-  -- Forgets sock; returns the coroutine that waited on it, if any.
-  function w.take(sock)
-    local i = w.pos[sock]
-    if not i then return nil end
-    local socks, n = w.socks, w.n
-    local last = socks[n]
-    socks[i], w.pos[last] = last, i
-    socks[n], w.pos[sock], w.n = nil, nil, n - 1
-    local co = w.co[sock]
-    w.co[sock] = nil
-    return co
-  end
-  return w
+  readers, writers = new_waiters(), new_waiters()
 end
-local readers, writers = new_waiters(), new_waiters()
 
 -- Timers: a binary min-heap ordered by deadline, then by insertion (seq), so
 -- timers with equal deadlines fire first in, first out.
@@ -1643,33 +1646,36 @@ local function http_date()
   return date_cache
 end
 
-local NO_OVERRIDES = {}
+local render_head
+do
+  local NO_OVERRIDES = {}
 
--- Head of a response: the mock's usual fields (length = nil leaves Content-Length
--- out; chunked adds Transfer-Encoding), then `overrides` (a fault rule's headers),
--- which replace usual fields of the same name, case-insensitively. Without
--- overrides, one concatenation builds it.
-local function render_head(status, content_type, length, keep_alive, overrides, chunked)
-  local request_id = state.request_rng.uuid()   -- drawn even when overridden
-  local drop = NO_OVERRIDES
-  if overrides then
-    drop = {}
-    for name in pairs(overrides) do drop[lower(name)] = true end
+  -- Head of a response: the mock's usual fields (length = nil leaves Content-Length
+  -- out; chunked adds Transfer-Encoding), then `overrides` (a fault rule's headers),
+  -- which replace usual fields of the same name, case-insensitively. Without
+  -- overrides, one concatenation builds it.
+  function render_head(status, content_type, length, keep_alive, overrides, chunked)
+    local request_id = state.request_rng.uuid()   -- drawn even when overridden
+    local drop = NO_OVERRIDES
+    if overrides then
+      drop = {}
+      for name in pairs(overrides) do drop[lower(name)] = true end
+    end
+    local head = "HTTP/1.1 " .. tostring(status) .. " " .. (REASONS[status] or "Unknown") .. "\r\n"
+      .. ((content_type and not drop["content-type"]) and "Content-Type: " .. content_type .. "\r\n" or "")
+      .. ((length and not drop["content-length"]) and "Content-Length: " .. tostring(length) .. "\r\n" or "")
+      .. (drop["x-request-id"] and "" or "x-request-id: " .. request_id .. "\r\n")
+      .. (drop.date and "" or "Date: " .. http_date() .. "\r\n")
+      .. (drop.connection and "" or "Connection: " .. (keep_alive and "keep-alive" or "close") .. "\r\n")
+      .. ((chunked and not drop["transfer-encoding"]) and "Transfer-Encoding: chunked\r\n" or "")
+    if not overrides then return head .. "\r\n" end
+    local out = {head}
+    for name, value in pairs(overrides) do
+      out[#out + 1] = gsub(name, "[\r\n:]", "") .. ": " .. gsub(tostring(value), "[\r\n]", " ") .. "\r\n"
+    end
+    out[#out + 1] = "\r\n"
+    return concat(out)
   end
-  local head = "HTTP/1.1 " .. tostring(status) .. " " .. (REASONS[status] or "Unknown") .. "\r\n"
-    .. ((content_type and not drop["content-type"]) and "Content-Type: " .. content_type .. "\r\n" or "")
-    .. ((length and not drop["content-length"]) and "Content-Length: " .. tostring(length) .. "\r\n" or "")
-    .. (drop["x-request-id"] and "" or "x-request-id: " .. request_id .. "\r\n")
-    .. (drop.date and "" or "Date: " .. http_date() .. "\r\n")
-    .. (drop.connection and "" or "Connection: " .. (keep_alive and "keep-alive" or "close") .. "\r\n")
-    .. ((chunked and not drop["transfer-encoding"]) and "Transfer-Encoding: chunked\r\n" or "")
-  if not overrides then return head .. "\r\n" end
-  local out = {head}
-  for name, value in pairs(overrides) do
-    out[#out + 1] = gsub(name, "[\r\n:]", "") .. ": " .. gsub(tostring(value), "[\r\n]", " ") .. "\r\n"
-  end
-  out[#out + 1] = "\r\n"
-  return concat(out)
 end
 
 -- resp = {status=, body=?, content_type=?, headers=?}; a 204 carries neither a
@@ -1712,48 +1718,51 @@ local function read_chunked_body(conn)
   end
 end
 
--- Where the head in buf ends: the first "\n" followed by "\n" or "\r\n" (and a "\r"
--- just before it), as find(buf, "\r?\n\r?\n") would say. Plain finds: a pattern
--- search tries a match at every byte of the request.
-local function find_head_end(buf)
-  local init = 1
-  while true do
-    local nl = find(buf, "\n", init, true)
-    if not nl then return nil end
-    local after = byte(buf, nl + 1)
-    local e = (after == 10 and nl + 1) or (after == 13 and byte(buf, nl + 2) == 10 and nl + 2)
-    if e then return byte(buf, nl - 1) == 13 and nl - 1 or nl, e end
-    init = nl + 1
-  end
-end
-
--- Header names seen before, lower-cased: clients send the same few on every
--- request, so each is checked against the token pattern once. Bounded, since
--- names come from clients.
-local header_names, header_names_count = {}, 0
-
--- Parses the header lines (runs of anything but CR and LF) of buf from pos up to
--- head_end, in place: no copy of the head or of its lines. Returns the headers,
--- or nil if a line is not "token: value".
-local function parse_headers(buf, pos, head_end)
-  local headers = {}
-  while true do
-    pos = find(buf, "[^\r\n]", pos)
-    if not pos or pos >= head_end then return headers end
-    local raw, value, after = match(buf, "^([^:\r\n]*):[ \t]*([^\r\n]*)()", pos)
-    if not raw then return nil end
-    local name = header_names[raw]
-    if not name then
-      if not find(raw, "^[%w!#$%%&'*+%-.^_`|~]+$") then return nil end
-      name = lower(raw)
-      if header_names_count < 256 then
-        header_names[raw], header_names_count = name, header_names_count + 1
-      end
+local find_head_end, parse_headers
+do
+  -- Where the head in buf ends: the first "\n" followed by "\n" or "\r\n" (and a "\r"
+  -- just before it), as find(buf, "\r?\n\r?\n") would say. Plain finds: a pattern
+  -- search tries a match at every byte of the request.
+  function find_head_end(buf)
+    local init = 1
+    while true do
+      local nl = find(buf, "\n", init, true)
+      if not nl then return nil end
+      local after = byte(buf, nl + 1)
+      local e = (after == 10 and nl + 1) or (after == 13 and byte(buf, nl + 2) == 10 and nl + 2)
+      if e then return byte(buf, nl - 1) == 13 and nl - 1 or nl, e end
+      init = nl + 1
     end
-    local last = byte(value, -1)
-    if last == 32 or last == 9 then value = match(value, "^(.-)[ \t]*$") end
-    headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
-    pos = after
+  end
+
+  -- Header names seen before, lower-cased: clients send the same few on every
+  -- request, so each is checked against the token pattern once. Bounded, since
+  -- names come from clients.
+  local header_names, header_names_count = {}, 0
+
+  -- Parses the header lines (runs of anything but CR and LF) of buf from pos up to
+  -- head_end, in place: no copy of the head or of its lines. Returns the headers,
+  -- or nil if a line is not "token: value".
+  function parse_headers(buf, pos, head_end)
+    local headers = {}
+    while true do
+      pos = find(buf, "[^\r\n]", pos)
+      if not pos or pos >= head_end then return headers end
+      local raw, value, after = match(buf, "^([^:\r\n]*):[ \t]*([^\r\n]*)()", pos)
+      if not raw then return nil end
+      local name = header_names[raw]
+      if not name then
+        if not find(raw, "^[%w!#$%%&'*+%-.^_`|~]+$") then return nil end
+        name = lower(raw)
+        if header_names_count < 256 then
+          header_names[raw], header_names_count = name, header_names_count + 1
+        end
+      end
+      local last = byte(value, -1)
+      if last == 32 or last == 9 then value = match(value, "^(.-)[ \t]*$") end
+      headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
+      pos = after
+    end
   end
 end
 
