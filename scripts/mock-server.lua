@@ -457,13 +457,17 @@ end
 ---------------------------------------------------------------------------
 -- What the spec cannot express
 ---------------------------------------------------------------------------
-local function valid_ipv4(s)
-  local parts = {match(s, "^(%d+)%.(%d+)%.(%d+)%.(%d+)$")}
-  if #parts ~= 4 then return false end
-  for _, p in ipairs(parts) do
-    if #p > 3 or tonumber(p) > 255 or (#p > 1 and sub(p, 1, 1) == "0") then return false end
+local valid_ipv4
+do
+  -- A part of a dotted quad: up to 255, without a leading zero.
+  local function octet(p)
+    return #p <= 3 and tonumber(p) <= 255 and not (#p > 1 and byte(p) == 48)
   end
-  return true
+
+  function valid_ipv4(s)
+    local a, b, c, d = match(s, "^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+    return a ~= nil and octet(a) and octet(b) and octet(c) and octet(d)
+  end
 end
 
 local function valid_ipv6(s)
@@ -936,16 +940,20 @@ local function match_route(path)
   for _, route in ipairs(state.routes) do
     local rs = route.segs
     if #rs == #segs then
-      local params, ok = {}, true
+      local ok = true
       for i = 1, #rs do
-        if rs[i] == PARAM then
-          params[#params + 1] = percent_decode(segs[i])
-        elseif rs[i] ~= segs[i] then
+        if rs[i] ~= PARAM and rs[i] ~= segs[i] then
           ok = false
           break
         end
       end
-      if ok then return route, params end
+      if ok then   -- only now the parameters: most routes tried are not the one
+        local params = {}
+        for i = 1, #rs do
+          if rs[i] == PARAM then params[#params + 1] = percent_decode(segs[i]) end
+        end
+        return route, params
+      end
     end
   end
   return nil
