@@ -1728,49 +1728,51 @@ end
 
 local find_head_end, parse_headers
 do
-  -- Where the head in buf ends: the first "\n" followed by "\n" or "\r\n" (and a "\r"
-  -- just before it), as find(buf, "\r?\n\r?\n") would say. Plain finds: a pattern
-  -- search tries a match at every byte of the request.
+  -- Where the head in buf ends, as find(buf, "\r?\n\r?\n") would say: the first "\n"
+  -- followed by "\n" or "\r\n", and a "\r" just before it. Plain finds: a pattern
+  -- search would try a match at every byte of the request.
   function find_head_end(buf)
-    local init = 1
-    while true do
-      local nl = find(buf, "\n", init, true)
-      if not nl then return nil end
-      local after = byte(buf, nl + 1)
-      local e = (after == 10 and nl + 1) or (after == 13 and byte(buf, nl + 2) == 10 and nl + 2)
-      if e then return byte(buf, nl - 1) == 13 and nl - 1 or nl, e end
-      init = nl + 1
-    end
+    local lf_lf, lf_crlf = find(buf, "\n\n", 1, true), find(buf, "\n\r\n", 1, true)
+    local nl, e
+    if lf_lf and (not lf_crlf or lf_lf < lf_crlf) then nl, e = lf_lf, lf_lf + 1
+    elseif lf_crlf then nl, e = lf_crlf, lf_crlf + 2
+    else return nil end
+    return byte(buf, nl - 1) == 13 and nl - 1 or nl, e
   end
 
-  -- Header names seen before, lower-cased: clients send the same few on every
-  -- request, so each is checked against the token pattern once. Bounded, since
-  -- names come from clients.
-  local header_names, header_names_count = {}, 0
-
-  -- Parses the header lines (runs of anything but CR and LF) of buf from pos up to
-  -- head_end, in place: no copy of the head or of its lines. Returns the headers,
-  -- or nil if a line is not "token: value".
-  function parse_headers(buf, pos, head_end)
+  -- The header lines of a block (runs of anything but CR and LF) as a table by
+  -- lower-cased name, or nil if a line is not "token: value".
+  local function parse(block)
     local headers = {}
-    while true do
-      pos = find(buf, "[^\r\n]", pos)
-      if not pos or pos >= head_end then return headers end
-      local raw, value, after = match(buf, "^([^:\r\n]*):[ \t]*([^\r\n]*)()", pos)
-      if not raw then return nil end
-      local name = header_names[raw]
-      if not name then
-        if not find(raw, "^[%w!#$%%&'*+%-.^_`|~]+$") then return nil end
-        name = lower(raw)
-        if header_names_count < 256 then
-          header_names[raw], header_names_count = name, header_names_count + 1
-        end
-      end
-      local last = byte(value, -1)
-      if last == 32 or last == 9 then value = match(value, "^(.-)[ \t]*$") end
+    for line in gmatch(block, "[^\r\n]+") do
+      local name, value = match(line, "^([%w!#$%%&'*+%-.^_`|~]+):[ \t]*(.-)[ \t]*$")
+      if not name then return nil end
+      name = lower(name)
       headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
-      pos = after
     end
+    return headers
+  end
+
+  -- Blocks parsed before, by their text: a client sends the same header block on
+  -- every request but for a few values (Content-Length), and matching patterns
+  -- over every byte of it costs more than the rest of reading a request. Bounded:
+  -- blocks up to 4 KB, at most 64 (then it starts over).
+  local parsed, parsed_count = {}, 0
+
+  -- Like parse, but a fresh table from the cache when the block was seen before.
+  function parse_headers(block)
+    local known = parsed[block]
+    if not known then
+      known = parse(block)
+      if not known then return nil end
+      if #block <= 4096 then
+        if parsed_count >= 64 then parsed, parsed_count = {}, 0 end
+        parsed[block], parsed_count = known, parsed_count + 1
+      end
+    end
+    local headers = {}
+    for name, value in pairs(known) do headers[name] = value end
+    return headers
   end
 end
 
@@ -1794,10 +1796,13 @@ local function read_request(conn)
     end
   end
 
-  local reqline = match(buf, "^[^\r\n]*")
+  -- The request line ends at the first CR or LF (there is one: the head ends in them).
+  local cr, lf = find(buf, "\r", 1, true), find(buf, "\n", 1, true)
+  local line_end = (cr and lf) and min(cr, lf) or cr or lf
+  local reqline = sub(buf, 1, line_end - 1)
   local method, target, version = match(reqline, "^(%u+) (%S+) HTTP/(1%.[01])$")
   if not method then return nil, bad_request(400, "Malformed request line.") end
-  local headers = parse_headers(buf, #reqline + 1, head_end)
+  local headers = parse_headers(sub(buf, line_end, head_end - 1))
   if not headers then return nil, bad_request(400, "Malformed header line.") end
 
   local path, query = match(target, "^([^?#]*)%??([^#]*)")
