@@ -526,6 +526,24 @@ describe("mock server", function()
         m:latency(0)
       end)
 
+    it("logs each request's own headers when clients repeat a header block", function()
+      local c <close> = m:connect()
+      local sends = {
+        {["X-Tag"] = "one"}, {["X-Tag"] = "one"}, {["X-Tag"] = "two", ["x-tag"] = "three"}, {},
+      }
+      for _, headers in ipairs(sends) do
+        assert.are.equal(200, assert(c:request("GET", "/v2/billing_groups", {headers = headers})).status)
+      end
+      local log = m:requests()
+      assert.are.equal(4, #log)
+      assert.are.equal("one", log[1].headers["x-tag"])
+      assert.are.equal("one", log[2].headers["x-tag"])
+      local joined = log[3].headers["x-tag"]
+      assert.is_true(joined == "two, three" or joined == "three, two", joined)
+      assert.is_nil(log[4].headers["x-tag"])
+      assert.are.equal("Bearer test-api-key", log[4].headers.authorization)
+    end)
+
     it("answers delayed requests in deadline order, not in the order they came", function()
       local delays = {billing_groups = 300, access_ip_ranges = 200, access_ip_address = 100}
       for name, ms in pairs(delays) do
