@@ -65,6 +65,8 @@ int main(int argc, char **argv) {
   long status = 0;
   CURL *easy;
   if (argc < 4) return floor_usage();
+  /* From before curl_global_init: telnyx-lua initialises libcurl at its first request. */
+  started = floor_cpu_seconds();
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (easy = curl_easy_init()) == NULL) return 1;
   /* The headers telnyx-lua sends */
   headers = curl_slist_append(headers, "Accept: application/json");
@@ -77,7 +79,6 @@ int main(int argc, char **argv) {
   curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 65536L);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, floor_on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
-  started = floor_cpu_seconds();
   if (strcmp(argv[1], "create") == 0 && argc == 5) {
     int count = atoi(argv[3]), first = atoi(argv[4]), i, created = 0;
     snprintf(url, sizeof url, "%s/access_ip_address", argv[2]);
