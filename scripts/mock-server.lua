@@ -41,7 +41,7 @@ Control API (no auth; JSON in and out), for tests:
   GET    /__mock/stats     {connections_opened, connections_open, requests, in_flight, peak_in_flight,
                             latency_ms}: connections count those that carried an API request.
   DELETE /__mock/stats     reset the counters and the peak.
-  GET|POST /__mock/latency {"ms": N}: delay of every API response.
+  GET|POST /__mock/latency {"ms": N}: every API response leaves N ms after its request arrived.
   POST   /__mock/reset     {"seed": N}? clear records, faults, log and stats, restore the
                            command-line latency, restart the id generator from the seed.
   POST   /__mock/seed      {"resource": "access_ip_address", "count": 100000}: bulk-create valid
@@ -1516,7 +1516,8 @@ local open_count = 0
 
 local function wait_read(sock) coroutine.yield("read", sock) end
 local function wait_write(sock) coroutine.yield("write", sock) end
-local function sleep_ms(ms) coroutine.yield("sleep", now_ms() + ms) end
+local function sleep_until(at) coroutine.yield("sleep", at) end
+local function sleep_ms(ms) sleep_until(now_ms() + ms) end
 
 local function resume(co, ...)
   local ok, what, arg = coroutine.resume(co, ...)
@@ -1688,13 +1689,18 @@ end
 
 -- resp = {status=, body=?, content_type=?, headers=?}; a 204 carries neither a
 -- body nor Content-Length (RFC 9110 8.6); the answer to a HEAD has no body.
-local function send_response(conn, resp, keep_alive, method)
+-- The bytes of a response: head and body.
+local function render_response(resp, keep_alive, method)
   local status, body = resp.status, resp.body or ""
   local no_body = status == 204 or status == 304
   local head = render_head(status, (not no_body) and (resp.content_type or JSON_TYPE) or nil,
     (not no_body) and #body or nil, keep_alive, resp.headers)
   if no_body or method == "HEAD" then body = "" end
-  return send_all(conn, head .. body)
+  return head .. body
+end
+
+local function send_response(conn, resp, keep_alive, method)
+  return send_all(conn, render_response(resp, keep_alive, method))
 end
 
 local function bad_request(status, detail)
@@ -2054,17 +2060,23 @@ end
 -- Returns whether the connection stays open.
 local function serve_api(conn, req)
   local entry = begin_entry(conn, req)
-  if state.latency_ms > 0 then sleep_ms(state.latency_ms) end
+  -- The latency counts from the request's arrival, as a network's would: the answer is made
+  -- now and waits out the rest. Made after the wait, each answer of a burst would also wait
+  -- for the making of those due before it, and the burst would stay together round after round.
+  local due = state.latency_ms > 0 and now_ms() + state.latency_ms
   local rule = take_fault(req.method, req.path)
   local keep, status
   if rule then
     entry.fault = rule.action
+    if due then sleep_until(due) end
     keep, status = run_fault(conn, req, rule)
   else
     local resp = api_response(req)
     keep = req.keep_alive and not resp.close
     status = resp.status
-    keep = send_response(conn, resp, keep, req.method) and keep
+    local bytes = render_response(resp, keep, req.method)
+    if due then sleep_until(due) end
+    keep = send_all(conn, bytes) and keep
   end
   end_entry(entry, status)
   conn.entry = nil
@@ -2291,7 +2303,7 @@ local function parse_args(argv)
   local parser = argparse("mock-server.lua", "Local, stateful mock of the Telnyx account-access API.")
   parser:option("--port", "TCP port on 127.0.0.1 (0 picks a free one).", "0"):convert(tonumber)
   parser:option("--seed", "Seed of the generator of ids and values (reproducible runs)."):convert(tonumber)
-  parser:option("--latency", "Delay every API response by MS milliseconds.", "0"):convert(tonumber)
+  parser:option("--latency", "Send every API response MS milliseconds after its request arrived.", "0"):convert(tonumber)
   parser:option("--spec", "OpenAPI file.", script_dir() .. "/telnyx-account-access.openapi.json")
   parser:flag("-v --verbose", "Log one line per API request on stderr.")
   return parser:parse(argv)

@@ -526,6 +526,25 @@ describe("mock server", function()
         m:latency(0)
       end)
 
+    it("carries a request out when it arrives and answers once the latency has passed", function()
+      m:latency(300)
+      local creator, reader = m:connect(), m:connect()
+      local t0 = socket.gettime()
+      assert(creator:send_request("POST", "/v2/access_ip_address",
+                                  {body = {ip_address = "192.0.2.201"}}))
+      socket.sleep(0.1) -- the create has arrived; its answer is not due yet
+      m:latency(0)      -- so a later request is answered first
+      local listed = assert(reader:request("GET", "/v2/access_ip_address?filter[ip_address]=192.0.2.201"))
+      local created = assert(creator:read_response())
+      local created_after = socket.gettime() - t0
+      creator:close()
+      reader:close()
+      assert.are.equal(1, #listed.json.data, "the create was not carried out on arrival")
+      assert.are.equal(200, created.status)
+      assert.is_true(created_after >= 0.29 and created_after < 0.39,
+                     "the create took " .. created_after .. " s at latency 300 ms")
+    end)
+
     it("logs each request's own headers when clients repeat a header block", function()
       local c <close> = m:connect()
       local sends = {
