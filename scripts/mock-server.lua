@@ -1517,6 +1517,8 @@ local open_count = 0
 local function wait_read(sock) coroutine.yield("read", sock) end
 local function wait_write(sock) coroutine.yield("write", sock) end
 local function sleep_until(at) coroutine.yield("sleep", at) end
+-- When select last returned: whatever it found readable had arrived by then.
+local woke_ms = 0
 local function sleep_ms(ms) sleep_until(now_ms() + ms) end
 
 local function resume(co, ...)
@@ -1586,18 +1588,24 @@ end
 
 -- Appends what the socket has to conn.buf, waiting if it has nothing yet.
 -- Returns false at end of stream.
+-- conn.data_ms: a time by which the bytes last read had arrived (never before they did), so
+-- the latency of a request in a burst counts from its arrival, not from when the mock got
+-- round to reading it.
 local function fill_buffer(conn)
   if conn.eof then return false end
+  local ready_ms
   while true do
     local data, err, partial = conn.sock:receive(READ_CHUNK)
     local chunk = data or partial
     if err and err ~= "timeout" then conn.eof = true end
     if chunk and chunk ~= "" then
       conn.buf = conn.buf .. chunk
+      conn.data_ms = ready_ms or now_ms()
       return true
     end
     if conn.eof then return false end
     wait_read(conn.sock)
+    ready_ms = woke_ms -- resumed by the select that found the socket readable
   end
 end
 
@@ -2060,10 +2068,11 @@ end
 -- Returns whether the connection stays open.
 local function serve_api(conn, req)
   local entry = begin_entry(conn, req)
-  -- The latency counts from the request's arrival, as a network's would: the answer is made
-  -- now and waits out the rest. Made after the wait, each answer of a burst would also wait
-  -- for the making of those due before it, and the burst would stay together round after round.
-  local due = state.latency_ms > 0 and now_ms() + state.latency_ms
+  -- The latency counts from the request's arrival, as it would at a server with workers to
+  -- spare: the answer is made now and waits out the rest. Counted from its making, each answer
+  -- of a burst would also wait for those made before it, and a one-thread mock would add its
+  -- own queueing to every round of a concurrent client.
+  local due = state.latency_ms > 0 and (conn.data_ms or now_ms()) + state.latency_ms
   local rule = take_fault(req.method, req.path)
   local keep, status
   if rule then
@@ -2275,6 +2284,7 @@ local function run(server)
     local timeout = MAX_WAIT
     if timers.n > 0 then timeout = min(MAX_WAIT, max(0, (timers[1].at - now_ms()) / 1000)) end
     local readable, writable = socket.select(readers.socks, writers.socks, timeout)
+    woke_ms = now_ms()
     for _, sock in ipairs(readable) do
       if sock == server then
         accept_all(server)

@@ -545,6 +545,33 @@ describe("mock server", function()
                      "the create took " .. created_after .. " s at latency 300 ms")
     end)
 
+    it("counts the latency of each request of a burst from the burst's arrival", function()
+      m:seed("access_ip_address", 4000) -- so a filter costs the mock a few milliseconds
+      m:latency(300)
+      local busy = m:connect()
+      local conns = {}
+      for i = 1, 32 do conns[i] = m:connect() end
+      socket.sleep(0.05) -- every connection accepted and waiting, as kept-alive ones are
+      -- Seeding 5,000 records keeps the mock busy while the whole burst arrives.
+      assert(busy:send_request("POST", "/__mock/seed", {body = {resource = "billing_groups", count = 5000}}))
+      socket.sleep(0.005)
+      for _, c in ipairs(conns) do
+        assert(c:send_request("GET", "/v2/access_ip_address?filter[ip_address]=198.51.100.1"))
+      end
+      assert.are.equal(200, assert(busy:read_response()).status)
+      -- The last request is the last the mock gets round to: its answer comes with the first's,
+      -- not 31 filterings later.
+      assert.are.equal(200, assert(conns[1]:read_response()).status)
+      local first = socket.gettime()
+      assert.are.equal(200, assert(conns[#conns]:read_response()).status)
+      local spread = socket.gettime() - first
+      for i = 2, #conns - 1 do assert.are.equal(200, assert(conns[i]:read_response()).status) end
+      busy:close()
+      for _, c in ipairs(conns) do c:close() end
+      m:latency(0)
+      assert.is_true(spread < 0.015, "the last answer of the burst came " .. spread .. " s after the first")
+    end)
+
     it("logs each request's own headers when clients repeat a header block", function()
       local c <close> = m:connect()
       local sends = {
