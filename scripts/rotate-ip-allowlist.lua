@@ -167,9 +167,20 @@ local function network_of(a, prefix)
   return { family = a.family, parts = parts, width = a.width, bits = a.bits }
 end
 
+-- Whether an octet of a dotted IPv4 address is in its normal form: 0-255, no leading zero.
+local function plain_octet(p)
+  return #p == 1 or (p:byte(1) ~= 48 and tonumber(p) <= 255) -- 48: "0"
+end
+
 -- One entry -> {kind=ADDRESS|RANGE, value=normal form}, or nil and what is wrong with it.
 -- lenient (for entries read from the API): host bits of a block are cleared, not refused.
 local function parse_entry(text, lenient)
+  -- The common case first: an IPv4 address already in its normal form is its own value
+  -- (allowlists of many thousand lines, and every record of the account, come this way).
+  local a, b, c, d = text:match("^(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)$")
+  if a and plain_octet(a) and plain_octet(b) and plain_octet(c) and plain_octet(d) then
+    return { kind = ADDRESS, value = text }
+  end
   local addr_text, prefix_text = text:match("^([^/]*)/(.*)$")
   local a, why = parse_address(addr_text or text)
   if not a then
