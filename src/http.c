@@ -3,9 +3,9 @@
  * or a telnyx.map task waits for it. The multi's connection cache keeps connections alive
  * across calls and tasks; easy handles are pooled so a call costs no handle set-up.
  * It is driven through its socket interface: libcurl names the sockets and the timeout it
- * waits for, the loop polls them and tells it which are ready. curl_multi_perform would look
- * at every transfer in flight (a poll each) on every step, which at telnyx.map's concurrency
- * of 32 to 256 costs more than the answers themselves.
+ * waits for, the loop polls them and tells it which are ready, so a step costs in proportion
+ * to what happened. curl_multi_perform would look at every transfer in flight (a poll each)
+ * on every step, a cost that grows with telnyx.map's concurrency.
  * Callbacks only append to C buffers and never touch Lua: errors are stored in the transfer
  * and turned into Lua errors by the caller after the transfer ends.
  */
@@ -221,8 +221,6 @@ struct http_loop *http_loop_get(lua_State *L) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (loop->multi = curl_multi_init()) == NULL)
     luaL_error(L, "cannot initialise libcurl");
   loop->timer_due_ms = -1.0;
-  /* Event-driven: libcurl says which sockets to watch and is told which are ready, so a step
-     costs in proportion to what happened, not to the transfers in flight. */
   curl_multi_setopt(loop->multi, CURLMOPT_SOCKETFUNCTION, http_on_socket);
   curl_multi_setopt(loop->multi, CURLMOPT_SOCKETDATA, loop);
   curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, http_on_timer);
