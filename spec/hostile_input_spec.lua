@@ -337,6 +337,24 @@ describe("hostile input", function()
       assert.is_nil(c.billing_groups.no_such_method)
       refused(function() return c[{}] end)
     end)
+
+    it("telnyx.describe hands out copies: changing them changes no client", function()
+      local ips = c.access_ip_address
+      local d = telnyx.describe(c)
+      d.resources.access_ip_address.create = nil
+      d.resources.billing_groups = nil
+      telnyx.describe(ips).methods.list = nil
+      local op = telnyx.describe(ips.create).op
+      op.path, op.http_method, op.body.fields = "/elsewhere", "DELETE", {}
+      assert.is_function(ips.create)
+      assert.is_function(ips.list)
+      assert.is_not_nil(c.billing_groups)
+      op = telnyx.describe(ips.create).op
+      assert.are.equal("/access_ip_address", op.path)
+      assert.are.equal("POST", op.http_method)
+      assert.is_true(#op.body.fields > 0)
+      assert.is_function(telnyx.describe(c).resources.access_ip_address.create)
+    end)
   end)
 
   describe("the fuzz targets' corpora, replayed", function()

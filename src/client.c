@@ -1265,6 +1265,27 @@ static int client_op_call(lua_State *L) {
 
 /* ---- describe, for the REPL ---- */
 
+/* Pushes a copy of the value at idx, nested tables copied too (down to `depth` levels): what
+   describe hands out must not be the tables that calls are dispatched and built from. */
+static void client_push_copy(lua_State *L, int idx, int depth) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE || depth == 0) {
+    lua_pushvalue(L, idx);
+    return;
+  }
+  luaL_checkstack(L, 4, "telnyx.describe");
+  lua_newtable(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    lua_pushvalue(L, -2);
+    client_push_copy(L, -2, depth - 1);
+    lua_rawset(L, -5);
+    lua_pop(L, 1);
+  }
+}
+
+#define CLIENT_DESCRIBE_DEPTH 16 /* deeper than any operation table the generator writes */
+
 /* telnyx.describe(v): {kind=, ...} for a client, resource or method; nil otherwise. */
 static int client_describe(lua_State *L) {
   if (luaL_testudata(L, 1, CLIENT_MT)) {
@@ -1276,8 +1297,9 @@ static int client_describe(lua_State *L) {
     lua_setfield(L, -2, "base_url");
     client_push_ops(L);
     lua_getfield(L, -1, "methods");
-    lua_setfield(L, -3, "resources");
-    lua_pop(L, 1);
+    client_push_copy(L, -1, CLIENT_DESCRIBE_DEPTH);
+    lua_setfield(L, -4, "resources");
+    lua_pop(L, 2);
     return 1;
   }
   if (luaL_testudata(L, 1, RESOURCE_MT)) {
@@ -1290,12 +1312,15 @@ static int client_describe(lua_State *L) {
     lua_getfield(L, -1, "methods");
     lua_getiuservalue(L, 1, RESOURCE_UV_NAME);
     lua_gettable(L, -2);
-    lua_setfield(L, -4, "methods");
+    client_push_copy(L, -1, CLIENT_DESCRIBE_DEPTH);
+    lua_setfield(L, -5, "methods");
+    lua_pop(L, 1);
     lua_getfield(L, -2, "children");
     lua_getiuservalue(L, 1, RESOURCE_UV_NAME);
     lua_gettable(L, -2);
-    lua_setfield(L, -5, "children");
-    lua_pop(L, 3);
+    client_push_copy(L, -1, CLIENT_DESCRIBE_DEPTH);
+    lua_setfield(L, -6, "children");
+    lua_pop(L, 4);
     return 1;
   }
   if (lua_type(L, 1) == LUA_TFUNCTION) {
@@ -1306,7 +1331,7 @@ static int client_describe(lua_State *L) {
       lua_createtable(L, 0, 2);
       lua_pushliteral(L, "method");
       lua_setfield(L, -2, "kind");
-      lua_insert(L, -2);
+      client_push_copy(L, -2, CLIENT_DESCRIBE_DEPTH);
       lua_setfield(L, -2, "op");
       return 1;
     }
