@@ -177,8 +177,8 @@ end
 local function parse_entry(text, lenient)
   -- The common case first: an IPv4 address already in its normal form is its own value
   -- (allowlists of many thousand lines, and every record of the account, come this way).
-  local a, b, c, d = text:match("^(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)$")
-  if a and plain_octet(a) and plain_octet(b) and plain_octet(c) and plain_octet(d) then
+  local o1, o2, o3, o4 = text:match("^(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)$")
+  if o1 and plain_octet(o1) and plain_octet(o2) and plain_octet(o3) and plain_octet(o4) then
     return { kind = ADDRESS, value = text }
   end
   local addr_text, prefix_text = text:match("^([^/]*)/(.*)$")
