@@ -333,9 +333,10 @@ void http_step(struct http_loop *loop, int timeout_ms) {
     return;
   }
   http_run_timer(loop);
-  /* Wait only when nothing finished now: a finished transfer may be what the caller awaits. */
-  if (http_collect(loop) == 0 && loop->running > 0 && timeout_ms > 0) {
-    http_wait_events(loop, timeout_ms < HTTP_POLL_MS ? timeout_ms : HTTP_POLL_MS);
+  /* Wait only when nothing finished now: a finished transfer may be what the caller awaits.
+     With no time to wait, the sockets are still looked at, as curl_multi_perform did. */
+  if (http_collect(loop) == 0 && loop->running > 0) {
+    http_wait_events(loop, timeout_ms <= 0 ? 0 : timeout_ms < HTTP_POLL_MS ? timeout_ms : HTTP_POLL_MS);
     http_collect(loop);
   }
 }
