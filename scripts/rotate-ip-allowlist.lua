@@ -172,14 +172,15 @@ local function plain_octet(p)
   return #p == 1 or (p:byte(1) ~= 48 and tonumber(p) <= 255) -- 48: "0"
 end
 
--- One entry -> {kind=ADDRESS|RANGE, value=normal form}, or nil and what is wrong with it.
--- lenient (for entries read from the API): host bits of a block are cleared, not refused.
-local function parse_entry(text, lenient)
+-- The kind (ADDRESS or RANGE) of an entry's text and the entry in normal form, or nil and
+-- what is wrong with it. lenient (for entries read from the API): host bits of a block are
+-- cleared, not refused.
+local function normal_form(text, lenient)
   -- The common case first: an IPv4 address already in its normal form is its own value
   -- (allowlists of many thousand lines, and every record of the account, come this way).
   local o1, o2, o3, o4 = text:match("^(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)$")
   if o1 and plain_octet(o1) and plain_octet(o2) and plain_octet(o3) and plain_octet(o4) then
-    return { kind = ADDRESS, value = text }
+    return ADDRESS, text
   end
   local addr_text, prefix_text = text:match("^([^/]*)/(.*)$")
   local a, why = parse_address(addr_text or text)
@@ -187,7 +188,7 @@ local function parse_entry(text, lenient)
     return nil, ("'%s' is not an IPv4 or IPv6 address%s%s"):format(addr_text or text,
       addr_text and "" or " or CIDR block", why and (": " .. why) or "")
   end
-  if not addr_text then return { kind = ADDRESS, value = format_address(a) } end
+  if not addr_text then return ADDRESS, format_address(a) end
   local prefix = prefix_text:match("^%d%d?%d?$") and tonumber(prefix_text)
   if not prefix or prefix > a.bits then
     return nil, ("'%s': the prefix length must be 0-%d for IPv%d"):format(text, a.bits, a.family)
@@ -196,10 +197,20 @@ local function parse_entry(text, lenient)
   if not lenient and format_address(net) ~= format_address(a) then
     return nil, ("'%s' has host bits set; the network is %s/%d"):format(text, format_address(net), prefix)
   end
-  return { kind = RANGE, value = format_address(net) .. "/" .. prefix }
+  return RANGE, format_address(net) .. "/" .. prefix
 end
 
-local function key_of(entry) return entry.kind.name .. " " .. entry.value end
+-- key: what identifies the entry in the allowlist (its kind and normal form).
+local function new_entry(kind, value)
+  return { kind = kind, value = value, key = kind.name .. " " .. value }
+end
+
+-- One entry -> {kind=, value= normal form, key=}, or nil and what is wrong with it.
+local function parse_entry(text, lenient)
+  local kind, value = normal_form(text, lenient)
+  if not kind then return nil, value end
+  return new_entry(kind, value)
+end
 
 ---------------------------------------------------------------------------
 -- FILE
@@ -216,18 +227,17 @@ local function read_entries(path)
     for line in f:lines() do
       n = n + 1
       if n == 1 then line = line:gsub("^\239\187\191", "") end -- a UTF-8 byte order mark
-      local text = line:gsub("#.*$", ""):match("^%s*(.-)%s*$")
-      local entry, why
-      if text:find("%s") then
-        why = ("one entry a line, got '%s'"):format(text)
-      elseif text ~= "" then
-        entry, why = parse_entry(text)
+      local text, entry, why = line, nil, nil
+      if text:find("[#%s]") then -- most lines are a bare entry: no comment, nothing to trim
+        text = text:gsub("#.*$", ""):match("^%s*(.-)%s*$")
+        if text:find("%s") then why = ("one entry a line, got '%s'"):format(text) end
       end
+      if not why and text ~= "" then entry, why = parse_entry(text) end
       if why then
         bad = bad + 1
         cli.warn("%s line %d: %s", name, n, why)
-      elseif entry and not seen[key_of(entry)] then
-        seen[key_of(entry)] = true
+      elseif entry and not seen[entry.key] then
+        seen[entry.key] = true
         entries[#entries + 1] = entry
       end
     end
@@ -302,39 +312,37 @@ local function read_pages(client, concurrency, expected)
   return order
 end
 
--- A record of the account: {kind=, value= normal form, id=}. A value the API holds that does
--- not parse is kept as it is, so it is never mistaken for a wanted entry.
-local function record_of(kind, item)
-  local raw = item[kind.field]
-  local entry = type(raw) == "string" and parse_entry(raw, true)
-  return { kind = kind, id = item.id,
-           value = entry and entry.kind == kind and entry.value or tostring(raw) }
-end
-
--- The allowlist now: {keys = {key...} in API order, by_key = {[key] = {kind, value, ids}}}.
+-- The allowlist now: {keys = {key...} in API order, by_key = {[key] = entry with ids}}.
 -- `expected` as for read_pages. A failure of any read is raised.
 local function read_state(client, concurrency, expected)
-  local state = { keys = {}, by_key = {} }
+  local keys, by_key = {}, {}
   for _, p in ipairs(read_pages(client, concurrency, expected)) do
+    local kind = p.kind
     for _, item in ipairs(p.page and p.page.data or {}) do
-      local rec = record_of(p.kind, item)
-      local key = key_of(rec)
-      local entry = state.by_key[key]
+      local raw = item[kind.field]
+      local parsed_kind, value
+      if type(raw) == "string" then parsed_kind, value = normal_form(raw, true) end
+      -- A value the API holds that does not parse is kept as it is, so it is never mistaken
+      -- for a wanted entry.
+      if parsed_kind ~= kind then value = tostring(raw) end
+      local key = kind.name .. " " .. value
+      local entry = by_key[key]
       if not entry then
-        entry = { kind = rec.kind, value = rec.value, ids = {} }
-        state.by_key[key] = entry
-        state.keys[#state.keys + 1] = key
+        entry = new_entry(kind, value)
+        entry.ids = {}
+        by_key[key] = entry
+        keys[#keys + 1] = key
       end
-      entry.ids[#entry.ids + 1] = rec.id -- duplicates in the account: one entry, every id
+      entry.ids[#entry.ids + 1] = item.id -- duplicates in the account: one entry, every id
     end
   end
-  return state
+  return { keys = keys, by_key = by_key }
 end
 
 -- The entries of the account that FILE does not list.
 local function stale_entries(wanted, state)
   local want = {}
-  for _, e in ipairs(wanted) do want[key_of(e)] = true end
+  for _, e in ipairs(wanted) do want[e.key] = true end
   local stale = {}
   for _, key in ipairs(state.keys) do
     if not want[key] then stale[#stale + 1] = state.by_key[key] end
@@ -345,7 +353,7 @@ end
 local function make_plan(wanted, state)
   local plan = { add = {}, keep = {}, remove = stale_entries(wanted, state) }
   for _, e in ipairs(wanted) do
-    local list = state.by_key[key_of(e)] and plan.keep or plan.add
+    local list = state.by_key[e.key] and plan.keep or plan.add
     list[#list + 1] = e
   end
   return plan
@@ -429,7 +437,7 @@ local function apply(client, run, wanted, plan, description)
     return false
   end
   for _, e in ipairs(wanted) do
-    if not state.by_key[key_of(e)] then
+    if not state.by_key[e.key] then
       run.failures[#run.failures + 1] = failure("verify", e.value,
         "the API does not list this entry after it was added")
     end
@@ -468,12 +476,15 @@ local function print_plan(plan)
   for _, section in ipairs(sections) do
     for _, e in ipairs(section[2]) do width = math.max(width, #e.value) end
   end
-  cli.out(("Plan: %d to add, %d to remove, %d to keep\n"):format(#plan.add, #plan.remove, #plan.keep))
+  local lines = {
+    ("Plan: %d to add, %d to remove, %d to keep\n"):format(#plan.add, #plan.remove, #plan.keep) }
+  local line = "  %-6s  %-" .. width .. "s  (%s)\n"
   for _, section in ipairs(sections) do
     for _, e in ipairs(section[2]) do
-      cli.out(("  %-6s  %-" .. width .. "s  (%s)\n"):format(section[1], e.value, e.kind.name))
+      lines[#lines + 1] = line:format(section[1], e.value, e.kind.name)
     end
   end
+  cli.out(table.concat(lines))
 end
 
 local function print_failures(failures)
