@@ -572,6 +572,36 @@ describe("mock server", function()
       assert.is_true(spread < 0.015, "the last answer of the burst came " .. spread .. " s after the first")
     end)
 
+    it("times a request from its arrival while the mock is busy rendering long pages", function()
+      m:seed("access_ip_address", 8000) -- records never read yet: each page is encoded afresh
+      m:latency(200)
+      local busy, quick, pages = m:connect(), m:connect(), {}
+      for i = 1, 32 do pages[i] = m:connect() end
+      socket.sleep(0.05) -- every connection accepted and waiting, as kept-alive ones are
+      -- While a seed keeps the mock busy, the 32 page requests arrive: its next look at the
+      -- sockets finds them all, and rendering them takes it tens of milliseconds.
+      assert(busy:send_request("POST", "/__mock/seed", {body = {resource = "billing_groups", count = 5000}}))
+      socket.sleep(0.005)
+      for i, c in ipairs(pages) do
+        assert(c:send_request("GET", "/v2/access_ip_address?page[size]=250&page[number]=" .. i))
+      end
+      assert.are.equal(200, assert(busy:read_response()).status)
+      socket.sleep(0.002) -- the mock is into the pages now
+      local sent = socket.gettime()
+      assert(quick:send_request("GET", "/v2/access_ip_ranges"))
+      assert.are.equal(200, assert(quick:read_response()).status)
+      local took = socket.gettime() - sent
+      for _, c in ipairs(pages) do assert.are.equal(200, assert(c:read_response()).status) end
+      busy:close()
+      quick:close()
+      for _, c in ipairs(pages) do c:close() end
+      m:latency(0)
+      -- Timed from when the mock got round to it, the quick request would also wait out the
+      -- rendering of the pages ahead of it.
+      assert.is_true(took < 0.206, "the quick answer took " .. took .. " s at latency 200 ms")
+      assert.is_true(took > 0.199, "the quick answer came early: " .. took .. " s")
+    end)
+
     it("logs each request's own headers when clients repeat a header block", function()
       local c <close> = m:connect()
       local sends = {
