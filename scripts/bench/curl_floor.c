@@ -5,6 +5,10 @@
  * libcurl's and the kernel's.
  *   curl_floor create BASE_URL COUNT FIRST   COUNT creates of addresses FIRST, FIRST+1, ...
  *   curl_floor list BASE_URL SIZE PAGES      pages 1 to PAGES of access IPs, SIZE a page
+ *   curl_floor rotate BASE_URL COUNT CONCURRENCY
+ *       the requests of scripts/rotate-ip-allowlist.lua --apply adding COUNT addresses to an
+ *       empty allowlist, at most CONCURRENCY at once, through libcurl's multi interface: the
+ *       first page of both lists, the COUNT creates, then every page of both lists
  * Prints the workload's line: the counts, then loop_cpu=SECONDS (CPU time of the requests).
  */
 #include <stdio.h>
@@ -53,8 +57,118 @@ static double floor_cpu_seconds(void) {
 }
 
 static int floor_usage(void) {
-  fprintf(stderr, "usage: curl_floor create BASE_URL COUNT FIRST | list BASE_URL SIZE PAGES\n");
+  fprintf(stderr, "usage: curl_floor create BASE_URL COUNT FIRST | list BASE_URL SIZE PAGES"
+                  " | rotate BASE_URL COUNT CONCURRENCY\n");
   return 2;
+}
+
+/* The body of address number n (1, 2, ...), as workload.lua and the bench's allowlist number them. */
+static void floor_address_body(char *post, size_t size, int n) {
+  unsigned long v = (172ul << 24 | 16ul << 16) + (unsigned long)n;
+  snprintf(post, size, "{\"ip_address\":\"%lu.%lu.%lu.%lu\"}", v >> 24 & 255, v >> 16 & 255, v >> 8 & 255,
+           v & 255);
+}
+
+/* One transfer slot of the rotate workload: a kept easy handle and its body. */
+struct floor_slot {
+  CURL *easy;
+  struct floor_body body;
+  char url[512], post[64];
+  int busy, is_page;
+};
+
+/*
+ * Runs one phase of the rotate workload, at most `concurrency` requests at once: GETs of the
+ * npages URLs in pages, then (create_url set) `creates` POSTs of addresses 1, 2, ...
+ * Counts the items of the pages and the records created; false on a transfer error.
+ */
+static int floor_run_phase(CURLM *multi, struct floor_slot *slots, int concurrency, char (*pages)[512],
+                           int npages, const char *create_url, int creates, int *items, int *created) {
+  int next = 0, total = npages + creates, active = 0, i, left;
+  CURLMsg *msg;
+  while (next < total || active > 0) {
+    for (i = 0; i < concurrency && next < total; i++) {
+      struct floor_slot *s = &slots[i];
+      if (s->busy) continue;
+      s->is_page = next < npages;
+      if (s->is_page) {
+        snprintf(s->url, sizeof s->url, "%s", pages[next]);
+        curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
+      } else {
+        snprintf(s->url, sizeof s->url, "%s", create_url);
+        floor_address_body(s->post, sizeof s->post, next - npages + 1);
+        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->post);
+      }
+      curl_easy_setopt(s->easy, CURLOPT_URL, s->url);
+      s->body.len = 0;
+      if (curl_multi_add_handle(multi, s->easy) != CURLM_OK) return 0;
+      s->busy = 1;
+      next++;
+      active++;
+    }
+    if (curl_multi_perform(multi, &left) != CURLM_OK) return 0;
+    while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+      struct floor_slot *s = NULL;
+      long status = 0;
+      if (msg->msg != CURLMSG_DONE) continue;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+      if (msg->data.result != CURLE_OK) return 0;
+      curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+      if (s->is_page) *items += floor_count_items(&s->body);
+      else if (status >= 200 && status < 300) (*created)++;
+      curl_multi_remove_handle(multi, s->easy);
+      s->busy = 0;
+      active--;
+    }
+    /* Wait only when no slot can take the next request. */
+    if (active > 0 && (next == total || active == concurrency) &&
+        curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK)
+      return 0;
+  }
+  return 1;
+}
+
+/* rotate's requests; prints the counts. */
+static int floor_rotate(const char *base, int count, int concurrency, struct curl_slist *headers) {
+  enum { PAGE = 250, MAX_PAGES = 64 };
+  static char pages[MAX_PAGES + 1][512];
+  char create_url[512];
+  CURLM *multi = curl_multi_init();
+  struct floor_slot *slots = concurrency > 0 ? calloc((size_t)concurrency, sizeof *slots) : NULL;
+  int i, npages = (count + PAGE - 1) / PAGE, items = 0, created = 0, ok = 1;
+  if (multi == NULL || slots == NULL || npages > MAX_PAGES) return 0;
+  for (i = 0; i < concurrency; i++) {
+    if ((slots[i].easy = curl_easy_init()) == NULL) return 0;
+    curl_easy_setopt(slots[i].easy, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(slots[i].easy, CURLOPT_USERAGENT, "curl_floor");
+    curl_easy_setopt(slots[i].easy, CURLOPT_ACCEPT_ENCODING, "gzip");
+    curl_easy_setopt(slots[i].easy, CURLOPT_BUFFERSIZE, 65536L);
+    curl_easy_setopt(slots[i].easy, CURLOPT_WRITEFUNCTION, floor_on_body);
+    curl_easy_setopt(slots[i].easy, CURLOPT_WRITEDATA, &slots[i].body);
+    curl_easy_setopt(slots[i].easy, CURLOPT_PRIVATE, (char *)&slots[i]);
+  }
+  /* The first read: page 1 of both lists (the allowlist is empty). */
+  snprintf(pages[0], sizeof pages[0], "%s/access_ip_address?page%%5Bnumber%%5D=1&page%%5Bsize%%5D=%d", base, PAGE);
+  snprintf(pages[1], sizeof pages[1], "%s/access_ip_ranges?page%%5Bnumber%%5D=1&page%%5Bsize%%5D=%d", base, PAGE);
+  ok = floor_run_phase(multi, slots, concurrency, pages, 2, NULL, 0, &items, &created);
+  snprintf(create_url, sizeof create_url, "%s/access_ip_address", base);
+  ok = ok && floor_run_phase(multi, slots, concurrency, pages, 0, create_url, count, &items, &created);
+  /* The second read, in one round: every page the additions fill, and the ranges' first. */
+  items = 0;
+  for (i = 0; i < npages; i++)
+    snprintf(pages[i], sizeof pages[i], "%s/access_ip_address?page%%5Bnumber%%5D=%d&page%%5Bsize%%5D=%d", base,
+             i + 1, PAGE);
+  snprintf(pages[npages], sizeof pages[npages], "%s/access_ip_ranges?page%%5Bnumber%%5D=1&page%%5Bsize%%5D=%d",
+           base, PAGE);
+  ok = ok && floor_run_phase(multi, slots, concurrency, pages, npages + 1, NULL, 0, &items, &created);
+  for (i = 0; i < concurrency; i++) {
+    curl_easy_cleanup(slots[i].easy);
+    free(slots[i].body.data);
+  }
+  free(slots);
+  curl_multi_cleanup(multi);
+  if (ok) printf("created=%d items=%d", created, items);
+  return ok;
 }
 
 int main(int argc, char **argv) {
@@ -84,9 +198,7 @@ int main(int argc, char **argv) {
     snprintf(url, sizeof url, "%s/access_ip_address", argv[2]);
     curl_easy_setopt(easy, CURLOPT_URL, url);
     for (i = 0; i < count; i++) {
-      unsigned long v = (172ul << 24 | 16ul << 16) + (unsigned long)(first + i); /* as workload.lua */
-      snprintf(post, sizeof post, "{\"ip_address\":\"%lu.%lu.%lu.%lu\"}", v >> 24 & 255, v >> 16 & 255,
-               v >> 8 & 255, v & 255);
+      floor_address_body(post, sizeof post, first + i);
       curl_easy_setopt(easy, CURLOPT_POSTFIELDS, post);
       body.len = 0;
       if (curl_easy_perform(easy) != CURLE_OK) return 1;
@@ -105,6 +217,9 @@ int main(int argc, char **argv) {
       items += floor_count_items(&body);
     }
     printf("items=%d loop_cpu=%.6f\n", items, floor_cpu_seconds() - started);
+  } else if (strcmp(argv[1], "rotate") == 0 && argc == 5) {
+    if (!floor_rotate(argv[2], atoi(argv[3]), atoi(argv[4]), headers)) return 1;
+    printf(" loop_cpu=%.6f\n", floor_cpu_seconds() - started);
   } else {
     return floor_usage();
   }

@@ -464,14 +464,22 @@ local function bench_rotate()
       return r
     end }
   end
+  local top = N.concurrency[#N.concurrency]
   if use_script then -- the same additions without the script's reads: the library's share
-    local c = N.concurrency[#N.concurrency]
-    specs[#specs + 1] = { label = "map c=" .. c, run = function()
+    specs[#specs + 1] = { label = "map c=" .. top, run = function()
       mock_reset(m)
-      return measure({ HOST, WORKLOAD, "map", tostring(N.rotate), "1", tostring(c) }, api_env(m),
+      return measure({ HOST, WORKLOAD, "map", tostring(N.rotate), "1", tostring(top) }, api_env(m),
                      format("created=%d failed=0", N.rotate), m)
     end }
   end
+  -- The script's requests made by libcurl alone: what any client takes on this machine.
+  specs[#specs + 1] = { label = "curl_floor rotate c=" .. top, run = function()
+    mock_reset(m)
+    local r = measure({ CURL_FLOOR, "rotate", m.base, tostring(N.rotate), tostring(top) }, api_env(m),
+                      format("created=%d items=%d", N.rotate, N.rotate), m)
+    assert(mock_total(m) == N.rotate, "the mock does not hold every added address")
+    return r
+  end }
   local results = repeat_interleaved(specs, opts.runs, 0)
   local how = use_script and ("scripts/rotate-ip-allowlist.lua --apply --concurrency N")
                           or "telnyx.map creates (scripts/bench/workload.lua map)"
@@ -481,10 +489,11 @@ local function bench_rotate()
             results[i])
   end
   if use_script then
-    add_row("map" .. N.concurrency[#N.concurrency],
-            format("the same %d creates through telnyx.map alone, concurrency %d", N.rotate,
-                   N.concurrency[#N.concurrency]), results[#results])
+    add_row("map" .. top, format("the same %d creates through telnyx.map alone, concurrency %d", N.rotate, top),
+            results[#results - 1])
   end
+  add_row("rotate_floor" .. top, format("floor: rotate's requests at concurrency %d by a C program with "
+                                        .. "libcurl alone (curl_floor rotate)", top), results[#results])
   stop_mock(m)
   return how
 end
@@ -660,6 +669,15 @@ local function derived()
                          .. "the remaining %s ms is the requests' own time beyond the latency",
                          c[3], rounds, N.latency, N.rotate, c[3], N.latency, ms(start_wall), ms(bound),
                          (bound / ideal - 1) * 100, ms(r32.wall.med - bound))
+    end
+    local floor = by_key["rotate_floor" .. c[3]]
+    if floor then
+      d[#d + 1] = format("rotate at concurrency %d, the same requests by libcurl alone (a C program, no "
+                         .. "decoding, curl_floor rotate): %s ms (%s–%s), %+.1f%% over the ideal; "
+                         .. "telnyx-lua and the script add %+.1f ms to it (%+.1f%%)",
+                         c[3], ms(floor.wall.med), ms(floor.wall.min), ms(floor.wall.max),
+                         (floor.wall.med / ideal - 1) * 100, (r32.wall.med - floor.wall.med) * 1000,
+                         (r32.wall.med / floor.wall.med - 1) * 100)
     end
     local map = by_key["map" .. c[3]]
     if map then
