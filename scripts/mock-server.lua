@@ -1212,9 +1212,9 @@ local function h_list(op, req)
     local rec = selected[reverse and total - i + 1 or i]
     settle(res, rec)
     parts[#parts + 1] = record_json(rec)
-    -- Every 50 records (a few hundred microseconds), the loop looks at the sockets: a request
-    -- that arrived meanwhile is timed from then, not from when this page is done, so the
-    -- latency of a burst's requests does not grow by the mock's own busy time.
+    -- Every 50 records the loop may look at the sockets (each half millisecond at most): a
+    -- request that arrived meanwhile is timed from then, not from when this page is done, so
+    -- the latency of a burst's requests does not grow by the mock's own busy time.
     if #parts % 50 == 0 and coroutine.isyieldable() then coroutine.yield("poll") end
   end
   local values = {page_number = number, page_size = size, total_results = total,
@@ -1525,9 +1525,10 @@ local function sleep_until(at) coroutine.yield("sleep", at) end
 local woke_ms = 0
 local function sleep_ms(ms) sleep_until(now_ms() + ms) end
 
--- Sockets that a look during long work (a coroutine yielding "poll") found readable, and
--- when: their bytes had arrived by then, before the select that hands them over.
-local seen_readable = setmetatable({}, {__mode = "k"})
+-- Looks at the sockets during long work (a coroutine yielding "poll"). seen[sock]: when a look
+-- found sock readable (its bytes had arrived by then, before the select that hands them
+-- over); looked_ms: when the last look was.
+local arrivals = {seen = setmetatable({}, {__mode = "k"}), looked_ms = 0}
 
 local function resume(co, ...)
   local ok, what, arg = coroutine.resume(co, ...)
@@ -1538,10 +1539,15 @@ local function resume(co, ...)
     elseif what == "write" then writers.add(arg, co)
     elseif what == "sleep" then timers.push(arg, co)
     elseif what == "poll" then
-      local readable = socket.select(readers.socks, nil, 0)
+      -- A look every half millisecond at most: each costs a select (some 15 µs here).
       local now = now_ms()
-      for _, sock in ipairs(readable) do
-        if readers.co[sock] and not seen_readable[sock] then seen_readable[sock] = now end
+      if now - max(woke_ms, arrivals.looked_ms) >= 0.5 then
+        arrivals.looked_ms = now
+        local readable, seen = socket.select(readers.socks, nil, 0), arrivals.seen
+        now = now_ms()
+        for _, sock in ipairs(readable) do
+          if readers.co[sock] and not seen[sock] then seen[sock] = now end
+        end
       end
       return resume(co)
     end
@@ -1620,9 +1626,10 @@ local function fill_buffer(conn)
     end
     if conn.eof then return false end
     wait_read(conn.sock)
-    -- resumed by the select that found the socket readable, or seen so earlier
-    ready_ms = seen_readable[conn.sock] or woke_ms
-    seen_readable[conn.sock] = nil
+    -- resumed by the select that found the socket readable, or seen so earlier (a look
+    -- during the long work of this select's batch is later than the select, not earlier)
+    ready_ms = min(arrivals.seen[conn.sock] or woke_ms, woke_ms)
+    arrivals.seen[conn.sock] = nil
   end
 end
 
