@@ -35,8 +35,11 @@ Control API (no auth; JSON in and out), for tests:
   DELETE /__mock/faults    clear all rules.
   GET    /__mock/requests  array of logged API requests, oldest first (the last 20,000):
          {seq, method, path, query, query_params, headers, body, conn, t_start_ms, t_end_ms, status,
-          fault?}; `?since=SEQ` returns only entries with a larger seq. Times are Unix epoch ms;
-         t_end_ms and status are null until (or unless) a response was sent.
+          t_arrived_ms, t_due_ms, t_answered_ms, fault?}; `?since=SEQ` returns only entries with a
+         larger seq. Times are Unix epoch ms: t_start_ms and t_end_ms whole, when the mock began
+         and ended with the request (t_end_ms and status null until then); t_arrived_ms when the
+         request had arrived, t_due_ms when the latency made its answer due (null without
+         latency), t_answered_ms when the answer had been written (null without one), to 0.1 ms.
   DELETE /__mock/requests  clear the log.
   GET    /__mock/stats     {connections_opened, connections_open, requests, in_flight, peak_in_flight,
                             latency_ms}: connections count those that carried an API request.
@@ -1586,8 +1589,10 @@ local REASONS = {
 local function end_entry(entry, status)
   if not entry or not open_entries[entry] then return end
   open_entries[entry] = nil
-  entry.t_end_ms = floor(now_ms())
+  local now = now_ms()
+  entry.t_end_ms = floor(now)
   entry.status = status or NULL
+  if status then entry.t_answered_ms = now end
   state.stats.in_flight = state.stats.in_flight - 1
   if verbose then   -- not only log(): its arguments cost even when they go nowhere
     log("%s %s%s -> %s (%d ms)", entry.method, entry.path, entry.query ~= "" and "?" .. entry.query or "",
@@ -1901,7 +1906,8 @@ local function begin_entry(conn, req)
   local entry = {seq = state.next_request_seq, method = req.method, path = req.path,
                  query = req.query, query_params = req.query_params, headers = req.headers,
                  body = req.body, conn = conn.id, t_start_ms = floor(now_ms()),
-                 t_end_ms = NULL, status = NULL}
+                 t_end_ms = NULL, status = NULL, t_arrived_ms = conn.data_ms or now_ms(),
+                 t_due_ms = NULL, t_answered_ms = NULL}
   local lg = state.log
   lg.last = lg.last + 1
   lg[lg.last] = entry
@@ -2096,7 +2102,8 @@ local function serve_api(conn, req)
   -- spare: the answer is made now and waits out the rest. Counted from its making, each answer
   -- of a burst would also wait for those made before it, and a one-thread mock would add its
   -- own queueing to every round of a concurrent client.
-  local due = state.latency_ms > 0 and (conn.data_ms or now_ms()) + state.latency_ms
+  local due = state.latency_ms > 0 and entry.t_arrived_ms + state.latency_ms
+  if due then entry.t_due_ms = due end
   local rule = take_fault(req.method, req.path)
   local keep, status
   if rule then

@@ -494,6 +494,8 @@ describe("mock server", function()
       assert.are.same({ip_address = "192.0.2.1"}, json.decode(first.body))
       assert.are.equal(200, first.status)
       assert.is_true(first.t_end_ms >= first.t_start_ms)
+      assert.is_true(first.t_answered_ms >= first.t_arrived_ms)
+      assert.are.equal(json.null, first.t_due_ms) -- no latency
       assert.are.equal("Bearer test-api-key", first.headers.authorization)
       assert.is_number(first.conn)
       assert.are.equal(first.seq + 1, second.seq)
@@ -543,6 +545,12 @@ describe("mock server", function()
       assert.are.equal(200, created.status)
       assert.is_true(created_after >= 0.29 and created_after < 0.39,
                      "the create took " .. created_after .. " s at latency 300 ms")
+      -- The log tells when it arrived, fell due and was answered (to 0.1 ms).
+      local entry = m:requests()[1]
+      assert.are.equal("POST", entry.method)
+      assert.is_true(math.abs(entry.t_due_ms - entry.t_arrived_ms - 300) <= 0.2)
+      assert.is_true(entry.t_answered_ms >= entry.t_due_ms - 0.1)
+      assert.is_true(entry.t_answered_ms < entry.t_due_ms + 50)
     end)
 
     it("counts the latency of each request of a burst from the burst's arrival", function()

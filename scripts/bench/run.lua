@@ -225,6 +225,23 @@ end
 
 local function mock_requests(m) return mock_call(m, "GET", "/__mock/stats").requests end
 
+-- Where a concurrent run's rounds went beyond the latency, from the mock's request log
+-- (arrival, when due, when answered, per connection): {late = mean ms an answer left after it
+-- was due, turnaround = mean ms from an answer leaving to the connection's next request of the
+-- same method arriving}, over the requests of `method`.
+local function round_times(m, method)
+  local late, n_late, turn, n_turn, last = 0, 0, 0, 0, {}
+  for _, e in ipairs(mock_call(m, "GET", "/__mock/requests")) do
+    if e.method == method and type(e.t_due_ms) == "number" and type(e.t_answered_ms) == "number" then
+      late, n_late = late + (e.t_answered_ms - e.t_due_ms), n_late + 1
+      local prev = last[e.conn]
+      if prev then turn, n_turn = turn + (e.t_arrived_ms - prev.t_answered_ms), n_turn + 1 end
+      last[e.conn] = e
+    end
+  end
+  return { late = n_late > 0 and late / n_late or nil, turnaround = n_turn > 0 and turn / n_turn or nil }
+end
+
 ---------------------------------------------------------------------------
 -- Measuring one command
 ---------------------------------------------------------------------------
@@ -460,6 +477,7 @@ local function bench_rotate()
         r = measure({ HOST, WORKLOAD, "map", tostring(N.rotate), "1", tostring(c) }, api_env(m),
                     format("created=%d failed=0", N.rotate), m)
       end
+      if i == #N.concurrency then r.rounds = round_times(m, "POST") end
       assert(mock_total(m) == N.rotate, "the mock does not hold every added address")
       return r
     end }
@@ -477,6 +495,7 @@ local function bench_rotate()
     mock_reset(m)
     local r = measure({ CURL_FLOOR, "rotate", m.base, tostring(N.rotate), tostring(top) }, api_env(m),
                       format("created=%d items=%d", N.rotate, N.rotate), m)
+    r.rounds = round_times(m, "POST")
     assert(mock_total(m) == N.rotate, "the mock does not hold every added address")
     return r
   end }
@@ -671,6 +690,26 @@ local function derived()
                          (bound / ideal - 1) * 100, ms(r32.wall.med - bound))
     end
     local floor = by_key["rotate_floor" .. c[3]]
+    -- Medians over the runs of round_times' means.
+    local function rounds_med(row, field)
+      local xs = {}
+      for _, run in ipairs(row.runs) do
+        if run.rounds and run.rounds[field] then xs[#xs + 1] = run.rounds[field] end
+      end
+      return median(xs)
+    end
+    local late, turn = rounds_med(r32, "late"), rounds_med(r32, "turnaround")
+    if late and turn then
+      local also = ""
+      if floor and rounds_med(floor, "late") and rounds_med(floor, "turnaround") then
+        also = format("; with libcurl alone %.2f and %.2f ms", rounds_med(floor, "late"),
+                      rounds_med(floor, "turnaround"))
+      end
+      d[#d + 1] = format("rotate at concurrency %d, from the mock's request log: an addition's answer left "
+                         .. "%.2f ms after it was due (the mock's timer and send), and the connection's next "
+                         .. "addition arrived %.2f ms after that (the client, the kernel, the wake-ups)%s; "
+                         .. "medians of the runs' means", c[3], late, turn, also)
+    end
     if floor then
       d[#d + 1] = format("rotate at concurrency %d, the same requests by libcurl alone (a C program, no "
                          .. "decoding, curl_floor rotate): %s ms (%s–%s), %+.1f%% over the ideal; "
