@@ -69,11 +69,28 @@ static void floor_address_body(char *post, size_t size, int n) {
            v & 255);
 }
 
-/* One transfer slot of the rotate workload: a kept easy handle and its body. */
+/* What every handle sends and where its body goes, as telnyx-lua sets it. */
+static void floor_easy_setup(CURL *easy, struct curl_slist *headers, struct floor_body *body) {
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, "curl_floor");
+  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
+  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 65536L);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, floor_on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, body);
+}
+
+/* The URL of page `number` of a list, `size` items a page. */
+static void floor_page_url(char *url, size_t n, const char *base, const char *resource, int number,
+                           int size) {
+  snprintf(url, n, "%s/%s?page%%5Bnumber%%5D=%d&page%%5Bsize%%5D=%d", base, resource, number, size);
+}
+
+/* One transfer slot of the rotate workload: a kept easy handle, its body and its POST body
+   (libcurl does not copy POSTFIELDS). */
 struct floor_slot {
   CURL *easy;
   struct floor_body body;
-  char url[512], post[64];
+  char post[64];
   int busy, is_page;
 };
 
@@ -92,14 +109,13 @@ static int floor_run_phase(CURLM *multi, struct floor_slot *slots, int concurren
       if (s->busy) continue;
       s->is_page = next < npages;
       if (s->is_page) {
-        snprintf(s->url, sizeof s->url, "%s", pages[next]);
+        curl_easy_setopt(s->easy, CURLOPT_URL, pages[next]); /* libcurl copies the URL */
         curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
       } else {
-        snprintf(s->url, sizeof s->url, "%s", create_url);
+        curl_easy_setopt(s->easy, CURLOPT_URL, create_url);
         floor_address_body(s->post, sizeof s->post, next - npages + 1);
         curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->post);
       }
-      curl_easy_setopt(s->easy, CURLOPT_URL, s->url);
       s->body.len = 0;
       if (curl_multi_add_handle(multi, s->easy) != CURLM_OK) return 0;
       s->busy = 1;
@@ -139,27 +155,20 @@ static int floor_rotate(const char *base, int count, int concurrency, struct cur
   if (multi == NULL || slots == NULL || npages > MAX_PAGES) return 0;
   for (i = 0; i < concurrency; i++) {
     if ((slots[i].easy = curl_easy_init()) == NULL) return 0;
-    curl_easy_setopt(slots[i].easy, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(slots[i].easy, CURLOPT_USERAGENT, "curl_floor");
-    curl_easy_setopt(slots[i].easy, CURLOPT_ACCEPT_ENCODING, "gzip");
-    curl_easy_setopt(slots[i].easy, CURLOPT_BUFFERSIZE, 65536L);
-    curl_easy_setopt(slots[i].easy, CURLOPT_WRITEFUNCTION, floor_on_body);
-    curl_easy_setopt(slots[i].easy, CURLOPT_WRITEDATA, &slots[i].body);
+    floor_easy_setup(slots[i].easy, headers, &slots[i].body);
     curl_easy_setopt(slots[i].easy, CURLOPT_PRIVATE, (char *)&slots[i]);
   }
   /* The first read: page 1 of both lists (the allowlist is empty). */
-  snprintf(pages[0], sizeof pages[0], "%s/access_ip_address?page%%5Bnumber%%5D=1&page%%5Bsize%%5D=%d", base, PAGE);
-  snprintf(pages[1], sizeof pages[1], "%s/access_ip_ranges?page%%5Bnumber%%5D=1&page%%5Bsize%%5D=%d", base, PAGE);
+  floor_page_url(pages[0], sizeof pages[0], base, "access_ip_address", 1, PAGE);
+  floor_page_url(pages[1], sizeof pages[1], base, "access_ip_ranges", 1, PAGE);
   ok = floor_run_phase(multi, slots, concurrency, pages, 2, NULL, 0, &items, &created);
   snprintf(create_url, sizeof create_url, "%s/access_ip_address", base);
   ok = ok && floor_run_phase(multi, slots, concurrency, pages, 0, create_url, count, &items, &created);
   /* The second read, in one round: every page the additions fill, and the ranges' first. */
   items = 0;
   for (i = 0; i < npages; i++)
-    snprintf(pages[i], sizeof pages[i], "%s/access_ip_address?page%%5Bnumber%%5D=%d&page%%5Bsize%%5D=%d", base,
-             i + 1, PAGE);
-  snprintf(pages[npages], sizeof pages[npages], "%s/access_ip_ranges?page%%5Bnumber%%5D=1&page%%5Bsize%%5D=%d",
-           base, PAGE);
+    floor_page_url(pages[i], sizeof pages[i], base, "access_ip_address", i + 1, PAGE);
+  floor_page_url(pages[npages], sizeof pages[npages], base, "access_ip_ranges", 1, PAGE);
   ok = ok && floor_run_phase(multi, slots, concurrency, pages, npages + 1, NULL, 0, &items, &created);
   for (i = 0; i < concurrency; i++) {
     curl_easy_cleanup(slots[i].easy);
@@ -187,12 +196,7 @@ int main(int argc, char **argv) {
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Expect:");
   headers = curl_slist_append(headers, "Authorization: Bearer bench");
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, "curl_floor");
-  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
-  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 65536L);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, floor_on_body);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+  floor_easy_setup(easy, headers, &body);
   if (strcmp(argv[1], "create") == 0 && argc == 5) {
     int count = atoi(argv[3]), first = atoi(argv[4]), i, created = 0;
     snprintf(url, sizeof url, "%s/access_ip_address", argv[2]);
@@ -209,8 +213,7 @@ int main(int argc, char **argv) {
   } else if (strcmp(argv[1], "list") == 0 && argc == 5) {
     int size = atoi(argv[3]), pages = atoi(argv[4]), page, items = 0;
     for (page = 1; page <= pages; page++) {
-      snprintf(url, sizeof url, "%s/access_ip_address?page%%5Bnumber%%5D=%d&page%%5Bsize%%5D=%d", argv[2],
-               page, size);
+      floor_page_url(url, sizeof url, argv[2], "access_ip_address", page, size);
       curl_easy_setopt(easy, CURLOPT_URL, url);
       body.len = 0;
       if (curl_easy_perform(easy) != CURLE_OK) return 1;
