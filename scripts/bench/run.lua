@@ -15,7 +15,8 @@ also on failure. The mock's own CPU is read from /proc/PID/schedstat around each
   --out FILE    also write the tables (Markdown) to FILE (default build/bench/results.md)
 
 Output: a Markdown table of the measurements, one of the targets (met / missed) and the
-machine it ran on. Exit status 0 when every measurement ran (missed targets are reported, not
+machine it ran on, with the machine's speed on each CPU through the run (the floor program,
+timed before the first section and after each one). Exit status 0 when every measurement ran (missed targets are reported, not
 failures: these are benchmarks, not timed tests), 1 when something failed.
 ]]
 
@@ -535,6 +536,25 @@ local function bench_mock(m)
   add_row("mock_page", format("mock: %d GET of a %d-item page", N.page, PAGE_SIZE), results[2], { count = N.page })
 end
 
+-- The machine's own speed through the run. On this VM the two vCPUs do not always run at the
+-- same speed: in one run the list-all programs placed by the scheduler took more CPU in their
+-- requests than the same programs pinned to CPU 0, in runs interleaved with them (telnyx-lua
+-- 38 % more, libcurl alone 14 %), which flips a target near its line. So the floor program is timed on each CPU before the first section and
+-- after each one, and the spread is printed with the figures; on a steady machine its medians
+-- stay within about 10 % of each other, so more than 20 % is called out.
+local checks = {} -- {when =, walls = {median wall on CPU 0, on CPU 1, ...}}
+
+local function machine_check(when)
+  local specs = {}
+  for cpu = 0, NPROC - 1 do
+    specs[cpu + 1] = { label = format("machine check %s, CPU %d", when, cpu),
+                       run = function() return measure({ "taskset", "-c", tostring(cpu), FLOOR }) end }
+  end
+  local results, walls = repeat_interleaved(specs, 5, 1), {}
+  for i, runs in ipairs(results) do walls[i] = median(col(runs, "wall")) end
+  checks[#checks + 1] = { when = when, walls = walls }
+end
+
 ---------------------------------------------------------------------------
 -- Tables
 ---------------------------------------------------------------------------
@@ -727,6 +747,23 @@ local function derived()
     end
   end
 
+  if #checks > 0 then
+    local parts, lo, hi = {}, math.huge, -math.huge
+    for i, c in ipairs(checks) do
+      local walls = {}
+      for cpu, w in ipairs(c.walls) do
+        walls[cpu] = ms(w)
+        lo, hi = math.min(lo, w), math.max(hi, w)
+      end
+      parts[i] = format("%s %s", c.when, concat(walls, " / "))
+    end
+    d[#d + 1] = format("machine check, the floor program's median wall in ms on CPU %s (5 runs each): %s; "
+                       .. "the slowest is %.0f%% above the fastest%s", NPROC > 1 and "0 / 1" or "0",
+                       concat(parts, "; "), (hi / lo - 1) * 100,
+                       hi / lo > 1.2 and ": the machine's speed changed during this run, so a target "
+                         .. "within that margin of its line can flip from one run to the next" or "")
+  end
+
   for _, key in ipairs({ "mock_get", "mock_page" }) do
     local r = by_key[key]
     if r then
@@ -773,16 +810,24 @@ local function main()
   for _, f in ipairs({ RUSAGE, FLOOR, HOST, WORKLOAD, MOCK }) do
     if not read_file(f) then error(f .. " is missing (run `make bench`)") end
   end
+  machine_check("at the start")
   -- Startup always runs: the other figures are computed against it.
   bench_startup()
+  machine_check("after startup")
   local m
   if wanted("list") or wanted("stream") or wanted("create") or wanted("mock") then m = start_mock(0) end
-  if wanted("list") then bench_list(m) end
-  if wanted("stream") then bench_stream(m) end
-  if wanted("create") then bench_create(m) end
-  if wanted("mock") then bench_mock(m) end
+  for _, section in ipairs({ { "list", bench_list, "list-all" }, { "stream", bench_stream },
+                             { "create", bench_create }, { "mock", bench_mock } }) do
+    if wanted(section[1]) then
+      section[2](m)
+      machine_check("after " .. (section[3] or section[1]))
+    end
+  end
   if m then stop_mock(m) end
-  if wanted("rotate") then bench_rotate() end
+  if wanted("rotate") then
+    bench_rotate()
+    machine_check("after rotate")
+  end
 
   local d = derived()
   local text = {
