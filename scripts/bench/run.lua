@@ -551,7 +551,7 @@ end
 -- requests than the same programs pinned to CPU 0, in runs interleaved with them (telnyx-lua
 -- 38 % more, libcurl alone 14 %), which flips a target near its line. So the floor program is timed on each CPU before the first section and
 -- after each one, and the spread is printed with the figures; on a steady machine its medians
--- stay within about 10 % of each other, so more than 20 % is called out.
+-- stay within about 15 % of each other, so more than 20 % is called out.
 local checks = {} -- {when =, walls = {median wall on CPU 0, on CPU 1, ...}}
 
 local function machine_check(when)
