@@ -16,8 +16,9 @@ also on failure. The mock's own CPU is read from /proc/PID/schedstat around each
 
 Output: a Markdown table of the measurements, one of the targets (met / missed) and the
 machine it ran on, with the machine's speed on each CPU through the run (the floor program,
-timed before the first section and after each one). Exit status 0 when every measurement ran (missed targets are reported, not
-failures: these are benchmarks, not timed tests), 1 when something failed.
+timed before the first section and after each one). Exit status 0 when every measurement ran
+(missed targets are reported, not failures: these are benchmarks, not timed tests), 1 when
+something failed.
 ]]
 
 local telnyx = require "telnyx"
@@ -549,9 +550,10 @@ end
 -- The machine's own speed through the run. On this VM the two vCPUs do not always run at the
 -- same speed: in one run the list-all programs placed by the scheduler took more CPU in their
 -- requests than the same programs pinned to CPU 0, in runs interleaved with them (telnyx-lua
--- 38 % more, libcurl alone 14 %), which flips a target near its line. So the floor program is timed on each CPU before the first section and
--- after each one, and the spread is printed with the figures; on a steady machine its medians
--- stay within about 15 % of each other, so more than 20 % is called out.
+-- 38 % more, libcurl alone 14 %), which flips a target near its line. So the floor program is
+-- timed on each CPU before the first section and after each one, and the spread is printed
+-- with the figures; on a steady machine its medians stay within about 15 % of each other, so
+-- more than 20 % is called out.
 local checks = {} -- {when =, walls = {median wall on CPU 0, on CPU 1, ...}}
 
 local function machine_check(when)
