@@ -86,11 +86,11 @@ mock: all
 
 # Benchmarks against the local mock (a few minutes on 2 cores): see "Performance" in README.md.
 BENCH_RUNS ?= 5
-bench: deps all $(B)/bench/floor $(B)/bench/curl_floor $(B)/bench/rusage
+bench: deps all $(B)/bench/floor $(B)/bench/curl_floor $(B)/bench/rusage $(B)/bench/faults
 	@$(HOST) scripts/bench/run.lua --runs $(BENCH_RUNS) $(BENCH_ARGS)
 
 # The floors: a do-nothing program linked with libcurl, and the measured requests made with
-# libcurl alone; rusage: wall, CPU, peak RSS of a child.
+# libcurl alone; rusage: wall, CPU, peak RSS of a child; faults: what a fresh page costs.
 $(B)/bench/floor: scripts/bench/floor.c | $(B)/bench
 	$(CC) $(WARNINGS) $(CFLAGS) -o $@ $< -lcurl
 
@@ -98,6 +98,9 @@ $(B)/bench/curl_floor: scripts/bench/curl_floor.c | $(B)/bench
 	$(CC) $(WARNINGS) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< -lcurl
 
 $(B)/bench/rusage: scripts/bench/rusage.c | $(B)/bench
+	$(CC) $(WARNINGS) $(CFLAGS) -D_DEFAULT_SOURCE -o $@ $<
+
+$(B)/bench/faults: scripts/bench/faults.c | $(B)/bench
 	$(CC) $(WARNINGS) $(CFLAGS) -D_DEFAULT_SOURCE -o $@ $<
 
 $(B)/bench:

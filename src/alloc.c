@@ -9,9 +9,10 @@
  * hold what the peak needed, as malloc's heap would.
  *
  * Chunks are mapped with their pages populated in the same call. Taken from malloc, each page
- * of a chunk faulted in when first touched, and on the VM the benchmarks run on a first-touch
- * fault costs about 10 us against under 1 us a page populated at once: a 10,000-item walk
- * made about 200 such faults while its heap grew, and takes about 4 % less CPU without them.
+ * of a chunk faulted in when first touched: on the VM the benchmarks run on that costs about
+ * 10 us a page, and a page populated by mmap about half (build/bench/faults measures both):
+ * a 10,000-item walk made about 200 such faults while its heap grew, and takes about 4 % less
+ * CPU without them.
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS under -std=c11 */
 #include <stdlib.h>

@@ -16,7 +16,8 @@ also on failure. The mock's own CPU is read from /proc/PID/schedstat around each
 
 Output: a Markdown table of the measurements, one of the targets (met / missed) and the
 machine it ran on, with the machine's speed on each CPU through the run (the floor program,
-timed before the first section and after each one). Exit status 0 when every measurement ran
+timed before the first section and after each one) and what a fresh page of memory costs on
+each (build/bench/faults). Exit status 0 when every measurement ran
 (missed targets are reported, not failures: these are benchmarks, not timed tests), 1 when
 something failed.
 ]]
@@ -70,6 +71,7 @@ end
 
 local RUSAGE = opts.build .. "/bench/rusage"
 local FLOOR = opts.build .. "/bench/floor"
+local FAULTS = opts.build .. "/bench/faults"
 local CURL_FLOOR = opts.build .. "/bench/curl_floor"
 local HOST = opts.host
 local WORKLOAD = "scripts/bench/workload.lua"
@@ -555,6 +557,7 @@ end
 -- with the figures; on a steady machine its medians stay within about 15 % of each other, so
 -- more than 20 % is called out.
 local checks = {} -- {when =, walls = {median wall on CPU 0, on CPU 1, ...}}
+local fault_costs = {} -- per CPU: {touch =, populate =}, median µs a fresh page (faults.c)
 
 local function machine_check(when)
   local specs = {}
@@ -565,6 +568,20 @@ local function machine_check(when)
   local results, walls = repeat_interleaved(specs, 5, 1), {}
   for i, runs in ipairs(results) do walls[i] = median(col(runs, "wall")) end
   checks[#checks + 1] = { when = when, walls = walls }
+end
+
+-- What a fresh page costs on each CPU, faulted in or populated by mmap (src/alloc.c populates).
+local function measure_fault_costs()
+  for cpu = 0, NPROC - 1 do
+    local touch, populate = {}, {}
+    for i = 1, 5 do
+      local out = measure({ FAULTS, "1000", cpu = cpu }).out
+      touch[i] = tonumber(out:match("touch_us=(%S+)"))
+      populate[i] = tonumber(out:match("populate_us=(%S+)"))
+      assert(touch[i] and populate[i], FAULTS .. " printed " .. out)
+    end
+    fault_costs[cpu + 1] = { touch = median(touch), populate = median(populate) }
+  end
 end
 
 ---------------------------------------------------------------------------
@@ -776,6 +793,15 @@ local function derived()
                          .. "within that margin of its line can flip from one run to the next" or "")
   end
 
+  if #fault_costs > 0 then
+    local parts = {}
+    for cpu, f in ipairs(fault_costs) do
+      parts[cpu] = format("CPU %d %.1f µs faulted in, %.1f µs populated by mmap", cpu - 1, f.touch, f.populate)
+    end
+    d[#d + 1] = format("a fresh page written once, at the start (%s 1000, median of 5): %s", FAULTS,
+                       concat(parts, "; "))
+  end
+
   for _, key in ipairs({ "mock_get", "mock_page" }) do
     local r = by_key[key]
     if r then
@@ -819,9 +845,10 @@ end
 ---------------------------------------------------------------------------
 local function main()
   local started = socket.gettime()
-  for _, f in ipairs({ RUSAGE, FLOOR, HOST, WORKLOAD, MOCK }) do
+  for _, f in ipairs({ RUSAGE, FLOOR, FAULTS, HOST, WORKLOAD, MOCK }) do
     if not read_file(f) then error(f .. " is missing (run `make bench`)") end
   end
+  measure_fault_costs()
   machine_check("at the start")
   -- Startup always runs: the other figures are computed against it.
   bench_startup()
