@@ -498,18 +498,21 @@ describe("the REPL on a terminal", function()
     assert.are.equal(0, t:wait_exit())
   end)
 
-  it("uses colour on a terminal unless NO_COLOR is set", function()
-    local t = start_repl { NO_COLOR = false }
-    local mark = t:mark { escapes = true }
-    t:line('=({"green", 1})')
-    local out = t:wait_for("\n> ", { since = mark, escapes = true }):sub(mark + 1)
+  it("uses colour on a terminal unless NO_COLOR is set or TERM is dumb", function()
+    -- What the REPL prints for one value, escape sequences kept.
+    local function shown(env)
+      local t = start_repl(env)
+      local mark = t:mark { escapes = true }
+      t:line('=({"green", 1})')
+      return t:wait_for("\n> ", { since = mark, escapes = true }):sub(mark + 1)
+    end
+    local out = shown { NO_COLOR = false }
     assert.truthy(out:find("\27%[[%d;]*m"), out)
-    t = start_repl { NO_COLOR = "1" }
-    mark = t:mark { escapes = true }
-    t:line('=({"green", 1})')
-    out = t:wait_for("\n> ", { since = mark, escapes = true }):sub(mark + 1)
-    assert.truthy(plain_find(out, '{ "green", 1 }'), out)
-    assert.falsy(out:find("\27%[[%d;]*m"), out)
+    for _, env in ipairs { { NO_COLOR = "1" }, { NO_COLOR = false, TERM = "dumb" } } do
+      out = shown(env)
+      assert.truthy(plain_find(out, '{ "green", 1 }'), out)
+      assert.falsy(out:find("\27%[[%d;]*m"), out)
+    end
   end)
 end)
 

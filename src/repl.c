@@ -45,7 +45,7 @@ struct repl {
   lua_State *L;
   repl_docall_fn docall;
   int interactive; /* stdin is a terminal */
-  int color;       /* stdout is a terminal and NO_COLOR is unset */
+  int color;       /* stdout is a colour terminal and NO_COLOR is unset */
   int has_session; /* telnyx.repl's session table is in the registry */
   int eq_form;     /* the statement was typed as "=expr" (history keeps it that way) */
   char *history;   /* history file path, or NULL */
@@ -583,15 +583,22 @@ static void repl_init_readline(struct repl *r) {
   if (r->history != NULL) read_history(r->history);
 }
 
+/* Colour only on a terminal that has it: NO_COLOR (no-color.org) or TERM unset or "dumb"
+   (an editor's shell buffer, a script's pty) turn it off, as in git and ls. */
+static int repl_use_color(void) {
+  const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+  if (no_color != NULL && *no_color != '\0') return 0;
+  return term != NULL && *term != '\0' && strcmp(term, "dumb") != 0 && isatty(STDOUT_FILENO);
+}
+
 void repl_run(lua_State *L, int (*docall)(lua_State *, int, int)) {
   struct repl r;
-  const char *no_color = getenv("NO_COLOR");
   int status;
   memset(&r, 0, sizeof r);
   r.L = L;
   r.docall = docall;
   r.interactive = isatty(STDIN_FILENO);
-  r.color = r.interactive && isatty(STDOUT_FILENO) && (no_color == NULL || *no_color == '\0');
+  r.color = r.interactive && repl_use_color();
   repl_init_readline(&r);
   repl_open_session(&r);
   if (r.interactive) repl_banner(&r);
