@@ -381,36 +381,50 @@ end
 -- each wake-up of one by the other costs the woken side about 100 µs of system time, and the
 -- scheduler moves the two around, so a process's CPU per request varies up to 4x between
 -- runs of the same program (plain libcurl as much as telnyx-lua). The per-request figures are
--- therefore taken twice: as the scheduler places the processes, and with the client and the
--- mock both on CPU 0 (taskset), which leaves the hypervisor's part out.
+-- therefore taken as the scheduler places the processes, and with the client and the mock both
+-- on one CPU (taskset), which leaves the hypervisor's part out: on each CPU in turn, since for
+-- minutes at a time one vCPU runs slower than the other (see machine_check), and the same
+-- programs on both, interleaved, show what that does to a figure within one run.
 local NPROC = tonumber(capture("nproc")) or 1
 
--- argv run on CPU 0, and pin(true|false) to move the mock to CPU 0 or back to every CPU.
-local function on_one_cpu(m, argv)
-  local pinned = table.move(argv, 1, #argv, 1, { cpu = 0 })
+-- argv run on `cpu`, and pin(true|false) to move the mock to that CPU or back to every CPU.
+local function on_cpu(m, argv, cpu)
+  local pinned = table.move(argv, 1, #argv, 1, { cpu = cpu })
   return pinned, function(pin)
-    os.execute(format("taskset -pc %s %d >/dev/null 2>&1", pin and "0" or "0-" .. (NPROC - 1), m.pid))
+    os.execute(format("taskset -pc %s %d >/dev/null 2>&1", pin and tostring(cpu) or "0-" .. (NPROC - 1), m.pid))
   end
 end
 
--- Runs of `ours` (workload.lua) and `floor` (curl_floor), each as placed by the scheduler and
--- on one CPU, interleaved; `run(argv)` measures one. Adds the rows key, key_1cpu, key_floor
--- and key_floor_1cpu.
+-- The placements of the per-request figures: the row key's suffix and how it reads.
+local PLACEMENTS = { { suffix = "", text = "as the scheduler placed client and mock" } }
+for cpu = 0, NPROC - 1 do
+  PLACEMENTS[#PLACEMENTS + 1] = { suffix = "_cpu" .. cpu, cpu = cpu,
+                                  text = format("client and mock on CPU %d", cpu) }
+end
+
+-- Runs of `ours` (workload.lua) and `floor` (curl_floor), in every placement, interleaved;
+-- `run(argv)` measures one. Adds the rows key, key_floor, and those with a placement's suffix.
 local function per_request_rows(m, key, label, ours, floor, floor_label, run)
   local specs = {}
   for _, v in ipairs({ { "", ours, label },
                        { "_floor", floor, floor_label } }) do
     local argv = v[2]
-    specs[#specs + 1] = { key = key .. v[1], label = v[3], run = function() return run(argv) end }
-    local pinned, pin = on_one_cpu(m, argv)
-    specs[#specs + 1] = { key = key .. v[1] .. "_1cpu", label = v[3] .. " (client and mock on one CPU)",
-                          run = function()
-                            pin(true)
-                            local ok, r = pcall(run, pinned)
-                            pin(false)
-                            if not ok then error(r, 0) end
-                            return r
-                          end }
+    for _, place in ipairs(PLACEMENTS) do
+      local spec = { key = key .. v[1] .. place.suffix, label = v[3],
+                     run = function() return run(argv) end }
+      if place.cpu then
+        local pinned, pin = on_cpu(m, argv, place.cpu)
+        spec.label = format("%s (%s)", v[3], place.text)
+        spec.run = function()
+          pin(true)
+          local ok, r = pcall(run, pinned)
+          pin(false)
+          if not ok then error(r, 0) end
+          return r
+        end
+      end
+      specs[#specs + 1] = spec
+    end
   end
   local results = repeat_interleaved(specs, opts.runs, 1)
   for i, spec in ipairs(specs) do add_row(spec.key, spec.label, results[i]) end
@@ -640,12 +654,12 @@ local function derived()
     end
   end
 
-  -- Per-request CPU of `key` over `count` requests, as placed and on one CPU (see
-  -- per_request_rows), beside the libcurl floor's; the target is judged for both placements.
+  -- Per-request CPU of `key` over `count` requests in each placement (see per_request_rows),
+  -- beside the libcurl floor's; the target is judged for every placement.
   local function per_request(key, what, count, own, goal_text, goal)
     local function per(row) return row.loop_cpu.med / count end
-    for _, v in ipairs({ { "", "as the scheduler placed client and mock" },
-                         { "_1cpu", "client and mock on one CPU" } }) do
+    for _, place in ipairs(PLACEMENTS) do
+      local v = { place.suffix, place.text }
       local row, floor = by_key[key .. v[1]], by_key[key .. "_floor" .. v[1]]
       if row then
         d[#d + 1] = format("%s, %s: client CPU %.3f ms per request (%.3f–%.3f over the runs)%s", what, v[2],
