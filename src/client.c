@@ -287,6 +287,19 @@ static int client_tostring(lua_State *L) {
   return 1;
 }
 
+/*
+ * The User-Agent, made at the first request rather than by telnyx.new: the first call of
+ * curl_version_info asks each library under libcurl for its version (about 0.2 ms).
+ */
+static const char *client_user_agent(lua_State *L, struct client *c) {
+  if (c->user_agent == NULL) {
+    c->user_agent = client_strdup(L, lua_pushfstring(L, "telnyx-lua/%s (Lua 5.4; libcurl %s)", TELNYX_VERSION,
+                                                     curl_version_info(CURLVERSION_NOW)->version));
+    lua_pop(L, 1);
+  }
+  return c->user_agent;
+}
+
 /* telnyx.new([opts]) */
 static int client_new(lua_State *L) {
   static const char *const known[] = {"api_key", "base_url", "timeout", "max_retries", "headers", NULL};
@@ -348,8 +361,6 @@ static int client_new(lua_State *L) {
     size_t n = strlen(c->base_url);
     while (n > 0 && c->base_url[n - 1] == '/') c->base_url[--n] = '\0';
   }
-  c->user_agent = client_strdup(L, lua_pushfstring(L, "telnyx-lua/%s (Lua 5.4; libcurl %s)",
-                                                   TELNYX_VERSION, curl_version_info(CURLVERSION_NOW)->version));
   c->closed = 0;
   lua_settop(L, 2);
   return 1;
@@ -971,7 +982,7 @@ static int client_run(lua_State *L, int call_idx) {
       req.body = call->body;
       req.body_len = call->body_len;
       req.timeout_ms = call->timeout_ms;
-      req.user_agent = call->client->user_agent;
+      req.user_agent = client_user_agent(L, call->client);
       call->attempt++;
       if (call->client->log_level >= LOG_DEBUG) client_log_debug_request(L, call_idx);
       rc = http_start(http_loop_get(L), &call->xfer, &req);
