@@ -14,7 +14,8 @@ ALL_CFLAGS := $(WARNINGS) $(CFLAGS) -fPIC -D_POSIX_C_SOURCE=200809L \
               -DTELNYX_VERSION='"$(VERSION)"' -I$(LUA_INC) -Isrc -Ibuild/gen $(EXTRA_CFLAGS)
 # The module's libraries. Lua itself comes from the interpreter that loads the module.
 MODULE_LIBS := -lcurl -lm
-HOST_LIBS := -llua5.4 -lreadline $(MODULE_LIBS) -ldl
+# No -lreadline: the REPL opens it when it starts (src/linedit.c), so scripts do not load it.
+HOST_LIBS := -llua5.4 $(MODULE_LIBS) -ldl
 LDFLAGS ?=
 
 PREFIX ?= /usr/local
@@ -24,7 +25,7 @@ LUA := lua5.4
 B := build
 HOST := $(B)/telnyx-lua
 MODULE := $(B)/telnyx.so
-HOST_SRC := src/main.c src/repl.c src/alloc.c
+HOST_SRC := src/main.c src/repl.c src/linedit.c src/alloc.c
 MODULE_SRC := $(filter-out $(HOST_SRC),$(wildcard src/*.c))
 LUA_SRC := $(sort $(wildcard lua/telnyx/*.lua))
 MODULE_OBJ := $(MODULE_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/embedded.o

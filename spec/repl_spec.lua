@@ -533,3 +533,33 @@ describe("the REPL without a terminal", function()
     assert.is_nil(history)
   end)
 end)
+
+describe("GNU readline", function()
+  it("is not loaded by a script, only by the REPL", function()
+    local maps = [[local f = assert(io.open("/proc/self/maps")); local m = f:read("a"); f:close()
+                   print(m:find("libreadline", 1, true) and "loaded" or "not loaded")]]
+    local r = cli.run { cli.HOST, "-e", maps }
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("not loaded\n", r.stdout)
+    r = cli.run { cli.HOST, "-i", stdin = maps:gsub("\n%s*", " ") .. "\n", env = { INPUTRC = "/dev/null" } }
+    assert.are.equal(0, r.status, r.stderr)
+    assert.truthy(plain_find(r.stdout, "\nloaded\n") or r.stdout:find("^loaded\n"), r.stdout)
+  end)
+
+  it("missing, makes the REPL say what it needs and exit 1, and leaves scripts alone", function()
+    local dir = cli.tmpdir()
+    local f = assert(io.open(dir .. "/libreadline.so.8", "w")) -- found first, and not a library
+    f:write("not a library\n")
+    f:close()
+    local env = { LD_LIBRARY_PATH = dir }
+    local repl = cli.run { cli.HOST, "-i", stdin = "print(1)\n", env = env }
+    local script = cli.run { cli.HOST, "-e", "print(1)", env = env }
+    cli.rmdir(dir)
+    assert.are.equal(1, repl.status)
+    assert.truthy(plain_find(repl.stderr, "telnyx-lua: the REPL needs GNU readline (package libreadline8): "),
+                  repl.stderr)
+    assert.truthy(plain_find(repl.stderr, "libreadline.so.8"), repl.stderr)
+    assert.are.equal(0, script.status, script.stderr)
+    assert.are.equal("1\n", script.stdout)
+  end)
+end)

@@ -334,12 +334,12 @@ static int main_pmain(lua_State *L) {
     if (main_handle_script(L, argv + script) != LUA_OK) return 0;
   }
   if (args & HAS_I) {
-    repl_run(L, main_docall);
+    if (!repl_run(L, main_docall)) return 0;
   } else if (script < 1 || script >= argc) {
     if (!(args & (HAS_E | HAS_V))) {
       if (isatty(STDIN_FILENO)) {
         main_print_version();
-        repl_run(L, main_docall);
+        if (!repl_run(L, main_docall)) return 0;
       } else if (main_dochunk(L, main_loadfile(L, NULL)) != LUA_OK) {
         return 0;
       }

@@ -19,12 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <readline/history.h>
-#include <readline/readline.h>
-
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "linedit.h"
 #include "repl.h"
 #include "telnyx.h"
 
@@ -50,6 +48,9 @@ struct repl {
   int eq_form;     /* the statement was typed as "=expr" (history keeps it that way) */
   char *history;   /* history file path, or NULL */
 };
+
+/* readline's functions and variables, opened by repl_run before anything else here runs. */
+static const struct linedit *repl_readline;
 
 /* Registry key (its address) of the session table from require("telnyx.repl").session{...}. */
 static const char repl_session_key = 's';
@@ -231,8 +232,9 @@ static char **repl_complete(const char *text, int start, int end) {
   int top;
   (void)start;
   (void)end;
-  rl_attempted_completion_over = 1;
-  rl_completion_append_character = '\0'; /* "client.billing_groups" may go on with ':' */
+  *repl_readline->rl_attempted_completion_over = 1;
+  /* no space after a match: "client.billing_groups" may go on with ':' */
+  *repl_readline->rl_completion_append_character = '\0';
   if (L == NULL || !lua_checkstack(L, 4)) return NULL;
   top = lua_gettop(L);
   lua_pushcfunction(L, repl_l_candidates);
@@ -260,8 +262,8 @@ static void repl_display_matches(char **matches, int num, int max_length) {
     if (len > longest) longest = len;
   }
   shown[num + 1] = NULL;
-  rl_display_match_list(shown, num, longest);
-  rl_forced_update_display();
+  repl_readline->rl_display_match_list(shown, num, longest);
+  repl_readline->rl_forced_update_display();
   free(shown);
 }
 
@@ -278,7 +280,7 @@ static const char *repl_push_prompt(lua_State *L, int firstline) {
 static void repl_on_line(char *line) {
   repl_rl.line = line;
   repl_rl.done = 1;
-  rl_callback_handler_remove(); /* no new prompt until the next line is asked for */
+  repl_readline->rl_callback_handler_remove(); /* no new prompt until the next line is asked for */
 }
 
 /*
@@ -306,13 +308,13 @@ static void repl_release_signals(void) {
 
 /* Ctrl-C at the prompt: show it, drop the half-typed line, leave the terminal as it was. */
 static void repl_cancel_line(void) {
-  rl_echo_signal_char(SIGINT);
-  rl_free_line_state();
-  rl_callback_sigcleanup();
-  rl_cleanup_after_signal();
-  rl_callback_handler_remove();
-  fputc('\n', rl_outstream);
-  fflush(rl_outstream);
+  repl_readline->rl_echo_signal_char(SIGINT);
+  repl_readline->rl_free_line_state();
+  repl_readline->rl_callback_sigcleanup();
+  repl_readline->rl_cleanup_after_signal();
+  repl_readline->rl_callback_handler_remove();
+  fputc('\n', *repl_readline->rl_outstream);
+  fflush(*repl_readline->rl_outstream);
 }
 
 /*
@@ -322,7 +324,7 @@ static void repl_cancel_line(void) {
  */
 static int repl_wait_line(lua_State *L, const char *prompt) {
   sigset_t block, orig;
-  int fd = fileno(rl_instream ? rl_instream : stdin);
+  int fd = fileno(*repl_readline->rl_instream ? *repl_readline->rl_instream : stdin);
   int result;
   sigemptyset(&block);
   sigaddset(&block, SIGINT);
@@ -333,7 +335,7 @@ static int repl_wait_line(lua_State *L, const char *prompt) {
   repl_rl.L = L;
   repl_rl.line = NULL;
   repl_rl.done = 0;
-  rl_callback_handler_install(prompt, repl_on_line);
+  repl_readline->rl_callback_handler_install(prompt, repl_on_line);
   for (;;) {
     fd_set fds;
     int n;
@@ -352,14 +354,14 @@ static int repl_wait_line(lua_State *L, const char *prompt) {
     n = pselect(fd + 1, &fds, NULL, NULL, NULL, &orig);
     if (n < 0) {
       if (errno == EINTR) {
-        if (!telnyx_interrupted()) rl_resize_terminal(); /* SIGWINCH */
+        if (!telnyx_interrupted()) repl_readline->rl_resize_terminal(); /* SIGWINCH */
         continue;
       }
-      rl_callback_handler_remove();
+      repl_readline->rl_callback_handler_remove();
       result = 0;
       break;
     }
-    if (n > 0) rl_callback_read_char();
+    if (n > 0) repl_readline->rl_callback_read_char();
   }
   repl_rl.L = NULL;
   sigprocmask(SIG_SETMASK, &orig, NULL);
@@ -378,7 +380,7 @@ static int repl_read_line(struct repl *r, int firstline) {
     line = repl_rl.line;
     repl_rl.line = NULL;
   } else {
-    line = readline(prompt);
+    line = repl_readline->readline(prompt);
     lua_pop(L, 1);
     if (line == NULL) return 0;
   }
@@ -439,7 +441,7 @@ static void repl_history_append(const char *path) {
   if (fd >= 0) {
     close(fd);
     chmod(path, S_IRUSR | S_IWUSR);
-    append_history(1, path); /* readline's append needs the file to exist */
+    repl_readline->append_history(1, path); /* readline's append needs the file to exist */
   }
   umask(old_umask);
 }
@@ -448,7 +450,8 @@ static void repl_history_trim(const char *path) {
   mode_t old_umask;
   if (path == NULL) return;
   old_umask = umask(077);
-  if (history_truncate_file(path, REPL_HISTORY_MAX) == 0) chmod(path, S_IRUSR | S_IWUSR);
+  if (repl_readline->history_truncate_file(path, REPL_HISTORY_MAX) == 0)
+    chmod(path, S_IRUSR | S_IWUSR);
   umask(old_umask);
 }
 
@@ -461,10 +464,10 @@ static void repl_remember(struct repl *r, int idx) {
     if (typed == NULL) return;
     typed[0] = '=';
     strcpy(typed + 1, line + 7);
-    add_history(typed);
+    repl_readline->add_history(typed);
     free(typed);
   } else {
-    add_history(line);
+    repl_readline->add_history(line);
   }
   if (r->interactive) repl_history_append(r->history);
 }
@@ -571,16 +574,16 @@ static void repl_banner(struct repl *r) {
 static void repl_init_readline(struct repl *r) {
   /* '.' and ':' belong to the word, so "client.billing_groups:cr" is completed as a whole. */
   static const char breaks[] = " \t\n\"\\'`@$><=;|&{(,+-*/%^#~[]}";
-  rl_readline_name = "telnyx-lua";
-  using_history();
-  stifle_history(REPL_HISTORY_MAX);
+  *repl_readline->rl_readline_name = "telnyx-lua";
+  repl_readline->using_history();
+  repl_readline->stifle_history(REPL_HISTORY_MAX);
   if (!r->interactive) return;
-  rl_attempted_completion_function = repl_complete;
-  rl_completion_display_matches_hook = repl_display_matches;
-  rl_basic_word_break_characters = breaks;
-  rl_completer_word_break_characters = breaks;
+  *repl_readline->rl_attempted_completion_function = repl_complete;
+  *repl_readline->rl_completion_display_matches_hook = repl_display_matches;
+  *repl_readline->rl_basic_word_break_characters = breaks;
+  *repl_readline->rl_completer_word_break_characters = breaks;
   r->history = repl_history_path();
-  if (r->history != NULL) read_history(r->history);
+  if (r->history != NULL) repl_readline->read_history(r->history);
 }
 
 /* Colour only on a terminal that has it: NO_COLOR (no-color.org) or TERM unset or "dumb"
@@ -591,9 +594,15 @@ static int repl_use_color(void) {
   return term != NULL && *term != '\0' && strcmp(term, "dumb") != 0 && isatty(STDOUT_FILENO);
 }
 
-void repl_run(lua_State *L, int (*docall)(lua_State *, int, int)) {
+int repl_run(lua_State *L, int (*docall)(lua_State *, int, int)) {
   struct repl r;
+  char err[256];
   int status;
+  if (repl_readline == NULL && (repl_readline = linedit_open(err, sizeof err)) == NULL) {
+    fprintf(stderr, "telnyx-lua: the REPL needs GNU readline (package libreadline8): %s\n", err);
+    fflush(stderr);
+    return 0;
+  }
   memset(&r, 0, sizeof r);
   r.L = L;
   r.docall = docall;
@@ -625,4 +634,5 @@ void repl_run(lua_State *L, int (*docall)(lua_State *, int, int)) {
   lua_pushnil(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &repl_session_key);
   free(r.history);
+  return 1;
 }
