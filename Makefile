@@ -14,8 +14,10 @@ ALL_CFLAGS := $(WARNINGS) $(CFLAGS) -fPIC -D_POSIX_C_SOURCE=200809L \
               -DTELNYX_VERSION='"$(VERSION)"' -I$(LUA_INC) -Isrc -Ibuild/gen $(EXTRA_CFLAGS)
 # The module's libraries. Lua itself comes from the interpreter that loads the module.
 MODULE_LIBS := -lcurl -lm
-# No -lreadline: the REPL opens it when it starts (src/linedit.c), so scripts do not load it.
-HOST_LIBS := -llua5.4 $(MODULE_LIBS) -ldl
+# Lua is linked in whole and statically, as Debian links its own lua5.4, and its API exported
+# (-Wl,-E) to the C modules scripts load (cjson, socket): one library less to load at each start,
+# and direct calls into Lua. No -lreadline: the REPL opens it when it starts (src/linedit.c).
+HOST_LIBS := -Wl,--whole-archive -l:liblua5.4.a -Wl,--no-whole-archive $(MODULE_LIBS) -ldl
 LDFLAGS ?=
 
 PREFIX ?= /usr/local
