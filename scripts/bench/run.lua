@@ -631,7 +631,9 @@ end
 
 local function derived()
   local d = {}
-  local floor_wall, floor_rss = med("floor_init", "wall"), med("floor_init", "rss")
+  -- RSS is judged against the plain floor, the stricter one: telnyx-lua's figure includes what
+  -- curl_global_init maps (about 2 MB), the floor's does not.
+  local floor_rss = med("floor", "rss")
   -- What a run costs before its first request: the process with the module and the resource
   -- table loaded, plus libcurl's global init, which telnyx-lua does lazily at the first request.
   local base_cpu
@@ -642,14 +644,17 @@ local function derived()
                        ms(base_cpu - med("start_resource", "cpu")))
   end
 
-  if floor_wall then
+  -- Startup against both floors: the do-nothing program as the issue names it, and with
+  -- curl_global_init, which any libcurl client runs and telnyx-lua runs at its first request.
+  for _, floor in ipairs({ { key = "floor", text = "the floor's (linked with libcurl)" },
+                           { key = "floor_init", text = "the floor's with curl_global_init" } }) do
+    local fw = med(floor.key, "wall")
     for _, key in ipairs({ "start_empty", "start_new" }) do
       local w = med(key, "wall")
-      if w then
+      if w and fw then
         local label = key == "start_empty" and "startup `-e ''`" or "startup `require \"telnyx\".new{}`"
-        target(label .. ": median wall minus the floor's (with curl_global_init)",
-               format("%+.2f ms (%s vs %s ms)", (w - floor_wall) * 1000, ms(w), ms(floor_wall)),
-               "≤ +1.5 ms", (w - floor_wall) <= 0.0015)
+        target(format("%s: median wall minus %s", label, floor.text),
+               format("%+.2f ms (%s vs %s ms)", (w - fw) * 1000, ms(w), ms(fw)), "≤ +1.5 ms", (w - fw) <= 0.0015)
       end
     end
   end
@@ -689,7 +694,7 @@ local function derived()
                        (list.wall.med - (med("start_resource", "wall") or 0)) / reqs * 1000,
                        list.mock_cpu.med / reqs * 1000)
     if floor_rss then
-      target("list-all: peak RSS above the floor's", format("%+.1f MB (%s vs %s MB)",
+      target("list-all: peak RSS above the floor's (linked with libcurl)", format("%+.1f MB (%s vs %s MB)",
              (list.rss.med - floor_rss) / 1024, mb(list.rss.med), mb(floor_rss)), "≤ +8 MB",
              list.rss.med - floor_rss <= 8 * 1024)
     end
@@ -702,7 +707,7 @@ local function derived()
     for _, c in ipairs(N.stream) do per[#per + 1] = format("%d: %s MB", c, mb(med("stream" .. c, "rss"))) end
     d[#d + 1] = "stream peak RSS by record count: " .. concat(per, ", ")
     if floor_rss then
-      target(format("stream %d: peak RSS above the floor's", N.stream[#N.stream]),
+      target(format("stream %d: peak RSS above the floor's (linked with libcurl)", N.stream[#N.stream]),
              format("%+.1f MB (%s vs %s MB)", (last.rss.med - floor_rss) / 1024, mb(last.rss.med), mb(floor_rss)),
              "≤ +8 MB", last.rss.med - floor_rss <= 8 * 1024)
     end
@@ -844,12 +849,12 @@ local function machine()
   local kb = tonumber(meminfo:match("MemTotal:%s*(%d+)")) or 0
   local curl = capture("curl-config --version 2>/dev/null")
   if curl == "" then curl = "libcurl " .. capture("dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null") end
-  return format("%s CPU(s), %s, %.1f GiB RAM; Debian %s, kernel %s; %s, %s (Debian liblua5.4 %s), lua-cjson %s; "
+  return format("%s CPU(s), %s, %.1f GiB RAM; Debian %s, kernel %s; %s, %s (Debian liblua5.4-dev %s, linked in), lua-cjson %s; "
                 .. "load average at the end: %s",
                 capture("nproc"), cpuinfo:match("model name%s*:%s*([^\n]+)") or "unknown CPU", kb / 1048576,
                 (read_file("/etc/debian_version") or "?"):gsub("%s+$", ""), capture("uname -r"), curl,
                 capture(q(HOST) .. " -v 2>&1"):match("Lua %d[%d.]*") or "Lua ?",
-                capture("dpkg-query -W -f='${Version}' liblua5.4-0 2>/dev/null"),
+                capture("dpkg-query -W -f='${Version}' liblua5.4-dev 2>/dev/null"),
                 capture("dpkg-query -W -f='${Version}' lua-cjson 2>/dev/null"),
                 ((read_file("/proc/loadavg") or ""):match("^(%S+ %S+ %S+)") or "?"))
 end
