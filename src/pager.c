@@ -7,15 +7,6 @@
 #include "errors.h"
 #include "pager.h"
 
-void pager_new(lua_State *L, int state_idx) {
-  state_idx = lua_absindex(L, state_idx);
-  lua_newuserdatauv(L, 0, 1);
-  luaL_setmetatable(L, PAGER_MT);
-  lua_pushvalue(L, state_idx);
-  lua_setiuservalue(L, -2, 1);
-  lua_remove(L, state_idx);
-}
-
 /* The pager's state table, for pager.lua only. */
 static int pager_state(lua_State *L) {
   luaL_checkudata(L, 1, PAGER_MT);
@@ -33,7 +24,12 @@ static int pager_bad_page(lua_State *L) {
   return lua_error(L);
 }
 
-void pager_open(lua_State *L) {
+/*
+ * Makes the pager metatable and has lua/telnyx/pager.lua fill it. Done by the first list call,
+ * not by require "telnyx": compiling pager.lua is about 0.1 ms, which a script that lists
+ * nothing (or the REPL, until it does) need not pay.
+ */
+static void pager_install(lua_State *L) {
   luaL_newmetatable(L, PAGER_MT);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "telnyx.pager");
@@ -43,4 +39,16 @@ void pager_open(lua_State *L) {
   lua_pushcfunction(L, pager_bad_page);
   lua_call(L, 3, 0);
   lua_pop(L, 1);
+}
+
+void pager_new(lua_State *L, int state_idx) {
+  state_idx = lua_absindex(L, state_idx);
+  luaL_checkstack(L, 6, "making a pager");
+  if (luaL_getmetatable(L, PAGER_MT) == LUA_TNIL) pager_install(L);
+  lua_pop(L, 1);
+  lua_newuserdatauv(L, 0, 1);
+  luaL_setmetatable(L, PAGER_MT);
+  lua_pushvalue(L, state_idx);
+  lua_setiuservalue(L, -2, 1);
+  lua_remove(L, state_idx);
 }

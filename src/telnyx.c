@@ -40,6 +40,5 @@ int luaopen_telnyx(lua_State *L) {
   lua_setfield(L, -2, "map");
   client_push_describe(L);
   lua_setfield(L, -2, "describe");
-  pager_open(L);
   return 1;
 }
