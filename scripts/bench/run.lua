@@ -664,16 +664,15 @@ local function derived()
   local function per_request(key, what, count, own, goal_text, goal)
     local function per(row) return row.loop_cpu.med / count end
     for _, place in ipairs(PLACEMENTS) do
-      local v = { place.suffix, place.text }
-      local row, floor = by_key[key .. v[1]], by_key[key .. "_floor" .. v[1]]
+      local row, floor = by_key[key .. place.suffix], by_key[key .. "_floor" .. place.suffix]
       if row then
-        d[#d + 1] = format("%s, %s: client CPU %.3f ms per request (%.3f–%.3f over the runs)%s", what, v[2],
+        d[#d + 1] = format("%s, %s: client CPU %.3f ms per request (%.3f–%.3f over the runs)%s", what, place.text,
                            per(row) * 1000, row.loop_cpu.min / count * 1000, row.loop_cpu.max / count * 1000,
                            floor and format("; libcurl alone %.3f ms (%.3f–%.3f), so telnyx-lua's own part "
                                             .. "(%s) is %.3f ms", per(floor) * 1000, floor.loop_cpu.min / count * 1000,
                                             floor.loop_cpu.max / count * 1000, own, (per(row) - per(floor)) * 1000)
                                  or "")
-        target(format("%s: client CPU per request in the requests, %s", what, v[2]),
+        target(format("%s: client CPU per request in the requests, %s", what, place.text),
                format("%.3f ms%s", per(row) * 1000,
                       floor and format(" (libcurl alone: %.3f ms)", per(floor) * 1000) or ""),
                goal_text, per(row) < goal)
