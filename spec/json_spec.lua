@@ -176,6 +176,44 @@ describe("telnyx.json", function()
     end)
   end)
 
+  describe("keys and values that repeat from one object to the next", function()
+    -- JSON text of a string, escaping only what must be
+    local function quoted(v) return '"' .. v:gsub('[\\"]', "\\%0") .. '"' end
+
+    it("decode to each object's own values, whether a value repeats, changes or shares a prefix", function()
+      local values = { "added", "added", "adde", "added", "added2", 'add"ed', "added", "", "", "é", "é",
+                       "\\", "added", "a\\", "a", "ab", "a" }
+      for i = 1, 12 do values[#values + 1] = "id-" .. i end -- a run of misses
+      for _ = 1, 3 do values[#values + 1] = "added" end -- then repeats again
+      local parts, want = {}, {}
+      for i, v in ipairs(values) do
+        local other = values[#values - i + 1]
+        parts[i] = '{"id":' .. quoted("id-" .. i) .. ',"status":' .. quoted(v) .. ',"note":' .. quoted(other) .. "}"
+        want[i] = { id = "id-" .. i, status = v, note = other }
+      end
+      assert.are.same(want, json.decode("[" .. table.concat(parts, ",") .. "]"))
+    end)
+
+    it("tells keys apart that share a prefix or are spelled with escapes", function()
+      local v = json.decode('[{"k":1},{"kk":2},{"k":3},{"k\\u0041":4},{"kA":5},{"k\\"":6},{"k":7}]')
+      assert.are.same({ { k = 1 }, { kk = 2 }, { k = 3 }, { kA = 4 }, { kA = 5 }, { ['k"'] = 6 }, { k = 7 } }, v)
+    end)
+
+    it("keeps values of objects at different depths apart", function()
+      -- depths 1 and 5 share a value slot in the decoder
+      local text = '[{"a":"x","b":{"c":{"d":{"a":"y"}}}},{"a":"x","b":{"c":{"d":{"a":"x"}}}},{"a":"y"}]'
+      assert.are.same({ { a = "x", b = { c = { d = { a = "y" } } } }, { a = "x", b = { c = { d = { a = "x" } } } },
+                        { a = "y" } }, json.decode(text))
+    end)
+
+    it("gives the same values when the same text is decoded again", function()
+      local text = '{"data":[{"s":"added","t":"2026-01-01"},{"s":"added","t":"2026-01-02"}],"meta":{"s":"added"}}'
+      local first = json.decode(text)
+      assert.are.same(first, json.decode(text))
+      assert.are.same({ s = "added", t = "2026-01-02" }, first.data[2])
+    end)
+  end)
+
   describe("encode errors", function()
     it("a function", function()
       fails_with("cannot encode a function value", json.encode, { f = print })

@@ -70,16 +70,32 @@ static int json_valid_utf8(const char *s, size_t n) {
 
 #define JSON_HINT_DEPTH 16 /* nesting levels that keep a size hint and cached keys */
 #define JSON_KEY_SLOTS 16  /* cached keys per nesting level: the first fields of an object */
+#define JSON_VALUE_SLOTS 64 /* cached string values, by (depth, field number), wrapping */
+#define JSON_VALUE_MAX 40   /* longest cached value: Lua interns strings up to this length */
+#define JSON_VALUE_TRIES 4  /* misses in a row after which a slot stops being tried */
 
-static const char json_keys_key = 'k'; /* registry: the key cache, an array of strings */
+/* registry: the key cache, a userdata of json_seen slots whose user value is the table of the
+   key strings themselves (which keeps them alive) */
+static const char json_keys_key = 'k';
+
+/* The bytes of a string that Lua holds in a cache slot, so that text is matched against it
+   without a call into Lua. */
+struct json_seen {
+  const char *s; /* NULL when the slot holds nothing */
+  size_t len;
+};
 
 struct json_dec {
   lua_State *L;
   const char *text, *p, *end;
   int depth;
-  int array_mt; /* stack index of the array metatable */
-  int keys;     /* stack index of the key cache */
+  int array_mt;           /* stack index of the array metatable */
+  int keys;               /* stack index of the key strings */
+  struct json_seen *key;  /* and their bytes, JSON_HINT_DEPTH * JSON_KEY_SLOTS slots */
+  int values;             /* stack index of the first value slot */
   int hint_array[JSON_HINT_DEPTH], hint_object[JSON_HINT_DEPTH];
+  struct json_seen value[JSON_VALUE_SLOTS];
+  unsigned char value_misses[JSON_VALUE_SLOTS]; /* in a row; at JSON_VALUE_TRIES left alone */
 };
 
 static int json_is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -301,6 +317,16 @@ static void json_enter(struct json_dec *d) {
 }
 
 /*
+ * Whether the string text at start (just after its opening quote) is the one seen in a slot.
+ * Only strings scanned without finding a quote, backslash or bad UTF-8 go in a slot, so the
+ * same bytes followed by a quote are that string: the text needs no scan of its own.
+ */
+static int json_seen_at(const struct json_seen *seen, const char *start, const char *end) {
+  return seen->s != NULL && (size_t)(end - start) > seen->len && memcmp(seen->s, start, seen->len) == 0 &&
+         start[seen->len] == '"';
+}
+
+/*
  * Pushes the object key at d->p (field number n of an object at `depth`). Lists hold objects
  * of one shape, so slot (depth, n) of the key cache remembers the last key read there; when
  * the text matches it, that string is reused and Lua does not hash and look up the key again.
@@ -308,33 +334,63 @@ static void json_enter(struct json_dec *d) {
 static void json_read_key(struct json_dec *d, int depth, int n) {
   lua_State *L = d->L;
   const char *start = d->p + 1, *s;
-  size_t len;
-  lua_Integer slot;
+  struct json_seen *seen;
+  int slot;
   if (depth >= JSON_HINT_DEPTH || n >= JSON_KEY_SLOTS) {
     json_read_string(d);
     return;
   }
-  slot = (lua_Integer)depth * JSON_KEY_SLOTS + n + 1;
-  if (lua_rawgeti(L, d->keys, slot) == LUA_TSTRING) {
-    size_t klen;
-    const char *k = lua_tolstring(L, -1, &klen);
-    /* A cached key was scanned when first read (no quote, backslash or bad UTF-8), so the
-       same bytes followed by a quote are that key: the text needs no second scan. */
-    if ((size_t)(d->end - start) > klen && memcmp(k, start, klen) == 0 && start[klen] == '"') {
-      d->p = start + klen + 1;
-      return;
-    }
+  slot = depth * JSON_KEY_SLOTS + n;
+  seen = &d->key[slot];
+  if (json_seen_at(seen, start, d->end)) {
+    lua_rawgeti(L, d->keys, slot + 1);
+    d->p = start + seen->len + 1;
+    return;
   }
-  lua_pop(L, 1);
   s = json_string_run(d, start);
   if (s >= d->end || *s != '"') { /* escapes or no end: the general path */
     json_read_string(d);
     return;
   }
-  len = (size_t)(s - start);
-  lua_pushlstring(L, start, len);
+  lua_pushlstring(L, start, (size_t)(s - start));
   lua_pushvalue(L, -1);
-  lua_rawseti(L, d->keys, slot);
+  lua_rawseti(L, d->keys, slot + 1);
+  seen->s = lua_tolstring(L, -1, &seen->len);
+  d->p = s + 1;
+}
+
+/*
+ * Pushes the string value at d->p, field n of an object at `depth`. In a list, a field often
+ * holds the same value item after item (the owner's id, a status, timestamps of one batch):
+ * when the text matches the value last read in its slot, that string is pushed again, and Lua
+ * does not hash and look it up once more. A slot whose values keep changing (ids, addresses)
+ * stops being tried after a few misses, so those cost next to nothing extra.
+ */
+static void json_read_field_string(struct json_dec *d, int depth, int n) {
+  lua_State *L = d->L;
+  int i = (depth * JSON_KEY_SLOTS + n) % JSON_VALUE_SLOTS;
+  struct json_seen *seen = &d->value[i];
+  const char *start = d->p + 1, *s;
+  if (d->value_misses[i] >= JSON_VALUE_TRIES) {
+    json_read_string(d);
+    return;
+  }
+  if (json_seen_at(seen, start, d->end)) {
+    lua_pushvalue(L, d->values + i);
+    d->p = start + seen->len + 1;
+    d->value_misses[i] = 0;
+    return;
+  }
+  s = json_string_run(d, start);
+  if (s >= d->end || *s != '"' || (size_t)(s - start) > JSON_VALUE_MAX) {
+    json_read_string(d); /* escapes, no end, or too long to be worth keeping */
+    return;
+  }
+  lua_pushlstring(L, start, (size_t)(s - start));
+  lua_pushvalue(L, -1);
+  lua_replace(L, d->values + i);
+  seen->s = lua_tolstring(L, -1, &seen->len); /* kept alive by its slot on the stack */
+  d->value_misses[i]++;
   d->p = s + 1;
 }
 
@@ -387,7 +443,9 @@ static void json_read_object(struct json_dec *d) {
       if (d->p >= d->end || *d->p != ':')
         json_fail(d, d->p, d->p < d->end ? "expected ':'" : "unexpected end of text");
       d->p++;
-      json_read_value(d);
+      json_skip_space(d);
+      if (d->p < d->end && *d->p == '"') json_read_field_string(d, depth, n);
+      else json_read_value(d);
       lua_rawset(L, -3);
       n++;
       json_skip_space(d);
@@ -432,7 +490,12 @@ static int json_decode_protected(lua_State *L) {
   luaL_getmetatable(L, JSON_ARRAY_MT);
   d.array_mt = lua_gettop(L);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &json_keys_key);
+  d.key = lua_touserdata(L, -1);
+  lua_getiuservalue(L, -1, 1);
   d.keys = lua_gettop(L);
+  luaL_checkstack(L, JSON_VALUE_SLOTS + 8, "JSON decoding");
+  d.values = lua_gettop(L) + 1;
+  lua_settop(L, d.values + JSON_VALUE_SLOTS - 1); /* the value slots, nil */
   json_read_value(&d);
   json_skip_space(&d);
   if (d.p < d.end) json_fail(&d, d.p, "unexpected text after the value");
@@ -636,7 +699,10 @@ static int json_l_array(lua_State *L) {
 void json_open(lua_State *L) {
   static const luaL_Reg funcs[] = {
       {"encode", json_l_encode}, {"decode", json_l_decode}, {"array", json_l_array}, {NULL, NULL}};
+  struct json_seen *key = lua_newuserdatauv(L, sizeof *key * JSON_HINT_DEPTH * JSON_KEY_SLOTS, 1);
+  memset(key, 0, sizeof *key * JSON_HINT_DEPTH * JSON_KEY_SLOTS);
   lua_createtable(L, JSON_HINT_DEPTH * JSON_KEY_SLOTS, 0);
+  lua_setiuservalue(L, -2, 1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &json_keys_key);
   if (luaL_newmetatable(L, JSON_ARRAY_MT)) {
     lua_pushliteral(L, "array");
