@@ -282,12 +282,15 @@ local function measure(argv, env, expect, mock)
   -- workload.lua ends its line with the CPU time its requests took, measured inside it
   local loop_cpu = tonumber(out:match(" loop_cpu=(%S+)$"))
   out = out:gsub(" loop_cpu=%S+$", "")
+  local first_cpu = tonumber(out:match(" first_cpu=(%S+)$"))
+  out = out:gsub(" first_cpu=%S+$", "")
   if expect and out ~= expect then
     error(format("%s printed %q, expected %q", concat(argv, " "), out, expect))
   end
   local r = { wall = tonumber(wall), user = tonumber(user), sys = tonumber(sys),
-              rss = tonumber(rss), out = out, loop_cpu = loop_cpu }
+              rss = tonumber(rss), out = out, loop_cpu = loop_cpu, first_cpu = first_cpu }
   r.cpu = r.user + r.sys
+  if first_cpu then r.after_first_cpu = loop_cpu - first_cpu end
   if mock then
     r.mock_cpu = cpu1 - cpu0
     r.requests = mock_requests(mock) - requests0
@@ -305,7 +308,7 @@ local notes = {}    -- lines printed under the tables
 
 local function add_row(key, label, runs, extra)
   local row = { key = key, label = label, runs = runs }
-  for _, f in ipairs({ "wall", "cpu", "loop_cpu", "rss", "mock_cpu", "requests" }) do
+  for _, f in ipairs({ "wall", "cpu", "loop_cpu", "first_cpu", "after_first_cpu", "rss", "mock_cpu", "requests" }) do
     if runs[1][f] then
       local xs = col(runs, f)
       local lo, hi = minmax(xs)
@@ -660,22 +663,28 @@ local function derived()
   end
 
   -- Per-request CPU of `key` over `count` requests in each placement (see per_request_rows),
-  -- beside the libcurl floor's; the target is judged for every placement.
+  -- beside the libcurl floor's; the target is judged for every placement. A request's cost is
+  -- taken over the requests after the first: the first also pays what a process does once
+  -- (libcurl's global init, about 2 ms of OpenSSL loading its configuration, which the issue
+  -- counts in the floor; the connection; loading code), shown on its own.
   local function per_request(key, what, count, own, goal_text, goal)
-    local function per(row) return row.loop_cpu.med / count end
+    local function per(s) return s / (count - 1) * 1000 end
     for _, place in ipairs(PLACEMENTS) do
       local row, floor = by_key[key .. place.suffix], by_key[key .. "_floor" .. place.suffix]
       if row then
-        d[#d + 1] = format("%s, %s: client CPU %.3f ms per request (%.3f–%.3f over the runs)%s", what, place.text,
-                           per(row) * 1000, row.loop_cpu.min / count * 1000, row.loop_cpu.max / count * 1000,
-                           floor and format("; libcurl alone %.3f ms (%.3f–%.3f), so telnyx-lua's own part "
-                                            .. "(%s) is %.3f ms", per(floor) * 1000, floor.loop_cpu.min / count * 1000,
-                                            floor.loop_cpu.max / count * 1000, own, (per(row) - per(floor)) * 1000)
-                                 or "")
-        target(format("%s: client CPU per request in the requests, %s", what, place.text),
-               format("%.3f ms%s", per(row) * 1000,
-                      floor and format(" (libcurl alone: %.3f ms)", per(floor) * 1000) or ""),
-               goal_text, per(row) < goal)
+        local a, fa = row.after_first_cpu, floor and floor.after_first_cpu
+        d[#d + 1] = format("%s, %s: client CPU %.3f ms per request after the first (%.3f–%.3f over the runs); "
+                           .. "the first %.2f ms; all %d together %.3f ms a request%s", what, place.text,
+                           per(a.med), per(a.min), per(a.max), row.first_cpu.med * 1000, count,
+                           row.loop_cpu.med / count * 1000,
+                           fa and format("; libcurl alone %.3f ms after the first (%.3f–%.3f), the first %.2f ms, "
+                                         .. "all together %.3f ms, so telnyx-lua's own part (%s) is %.3f ms a request",
+                                         per(fa.med), per(fa.min), per(fa.max), floor.first_cpu.med * 1000,
+                                         floor.loop_cpu.med / count * 1000, own, per(a.med) - per(fa.med))
+                              or "")
+        target(format("%s: client CPU per request after the first, %s", what, place.text),
+               format("%.3f ms%s", per(a.med), fa and format(" (libcurl alone: %.3f ms)", per(fa.med)) or ""),
+               goal_text, per(a.med) < goal * 1000)
       end
     end
     return by_key[key]
