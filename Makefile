@@ -89,13 +89,17 @@ mock: all
 
 # Benchmarks against the local mock (a few minutes on 2 cores): see "Performance" in README.md.
 BENCH_RUNS ?= 5
-bench: deps all $(B)/bench/floor $(B)/bench/curl_floor $(B)/bench/rusage $(B)/bench/faults
+bench: deps all $(B)/bench/floor $(B)/bench/lua_floor $(B)/bench/curl_floor $(B)/bench/rusage $(B)/bench/faults
 	@$(HOST) scripts/bench/run.lua --runs $(BENCH_RUNS) $(BENCH_ARGS)
 
-# The floors: a do-nothing program linked with libcurl, and the measured requests made with
-# libcurl alone; rusage: wall, CPU, peak RSS of a child; faults: what a fresh page costs.
+# The floors: a do-nothing program linked with libcurl, a bare Lua host linked as the host is,
+# and the measured requests made with libcurl alone; rusage: wall, CPU, peak RSS of a child;
+# faults: what a fresh page costs.
 $(B)/bench/floor: scripts/bench/floor.c | $(B)/bench
 	$(CC) $(WARNINGS) $(CFLAGS) -o $@ $< -lcurl
+
+$(B)/bench/lua_floor: scripts/bench/lua_floor.c | $(B)/bench
+	$(CC) $(WARNINGS) $(CFLAGS) -I$(LUA_INC) -Wl,-E -o $@ $< -Wl,--no-as-needed $(HOST_LIBS)
 
 $(B)/bench/curl_floor: scripts/bench/curl_floor.c | $(B)/bench
 	$(CC) $(WARNINGS) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< -lcurl

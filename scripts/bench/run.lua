@@ -71,6 +71,7 @@ end
 
 local RUSAGE = opts.build .. "/bench/rusage"
 local FLOOR = opts.build .. "/bench/floor"
+local LUA_FLOOR = opts.build .. "/bench/lua_floor"
 local FAULTS = opts.build .. "/bench/faults"
 local CURL_FLOOR = opts.build .. "/bench/curl_floor"
 local HOST = opts.host
@@ -355,6 +356,8 @@ local STARTUP = {
   { key = "noop", label = "reference: /bin/true (process creation, libc only)", argv = { "/bin/true" } },
   { key = "floor", label = "floor: C program linked with -lcurl", argv = { FLOOR } },
   { key = "floor_init", label = "floor + curl_global_init", argv = { FLOOR, "--init" } },
+  { key = "lua_floor", label = "a bare Lua host linked as telnyx-lua (state, standard libraries)",
+    argv = { LUA_FLOOR } },
   { key = "start_empty", label = "telnyx-lua -e ''", argv = { HOST, "-e", "" } },
   { key = "start_new", label = "telnyx-lua -e 'require \"telnyx\".new{api_key=\"x\"}'",
     argv = { HOST, "-e", 'require "telnyx".new{api_key="x"}' } },
@@ -660,6 +663,15 @@ local function derived()
                format("%+.2f ms (%s vs %s ms)", (w - fw) * 1000, ms(w), ms(fw)), "≤ +1.5 ms", (w - fw) <= 0.0015)
       end
     end
+  end
+
+  -- What of the start is Lua's (libm, the state, the standard libraries) and what telnyx-lua's.
+  local fw, lw = med("floor", "wall"), med("lua_floor", "wall")
+  if fw and lw and med("start_empty", "wall") and med("start_new", "wall") then
+    d[#d + 1] = format("startup: a bare Lua host linked as telnyx-lua takes %+.2f ms over the floor (libm, "
+                       .. "Lua's state and standard libraries); telnyx-lua -e '' %+.2f ms over that, and "
+                       .. "require \"telnyx\".new{} %+.2f ms", (lw - fw) * 1000,
+                       (med("start_empty", "wall") - lw) * 1000, (med("start_new", "wall") - lw) * 1000)
   end
 
   -- Per-request CPU of `key` over `count` requests in each placement (see per_request_rows),
