@@ -65,7 +65,8 @@ static int json_valid_utf8(const char *s, size_t n) {
  * (always with the 1-based byte position) leaves nothing behind. Strings without escapes are
  * pushed straight from the text; integers are read exactly; every array gets the array
  * metatable, so `[]` stays an array. Objects and arrays in a list usually have the same shape,
- * so each nesting level remembers the size of its last table and sizes the next one to match.
+ * so each nesting level remembers the size of its last table and sizes the next one to match,
+ * each field slot its last key (across decodes) and its last short string value (within one).
  */
 
 #define JSON_HINT_DEPTH 16 /* nesting levels that keep a size hint and cached keys */
