@@ -185,6 +185,8 @@ describe("telnyx.json", function()
                        "\\", "added", "a\\", "a", "ab", "a" }
       for i = 1, 12 do values[#values + 1] = "id-" .. i end -- a run of misses
       for _ = 1, 3 do values[#values + 1] = "added" end -- then repeats again
+      for _ = 1, 2 do values[#values + 1] = ("long "):rep(12) end -- too long to keep
+      for _ = 1, 2 do values[#values + 1] = 'q"q' end -- escaped
       local parts, want = {}, {}
       for i, v in ipairs(values) do
         local other = values[#values - i + 1]

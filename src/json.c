@@ -382,17 +382,18 @@ static void json_read_field_string(struct json_dec *d, int depth, int n) {
     d->value_misses[i] = 0;
     return;
   }
+  d->value_misses[i]++;
   s = json_string_run(d, start);
-  if (s >= d->end || *s != '"' || (size_t)(s - start) > JSON_VALUE_MAX) {
-    json_read_string(d); /* escapes, no end, or too long to be worth keeping */
+  if (s >= d->end || *s != '"') { /* escapes or no end: the general path */
+    json_read_string(d);
     return;
   }
   lua_pushlstring(L, start, (size_t)(s - start));
+  d->p = s + 1;
+  if ((size_t)(s - start) > JSON_VALUE_MAX) return; /* not interned: nothing to save */
   lua_pushvalue(L, -1);
   lua_replace(L, d->values + i);
   seen->s = lua_tolstring(L, -1, &seen->len); /* kept alive by its slot on the stack */
-  d->value_misses[i]++;
-  d->p = s + 1;
 }
 
 static void json_read_array(struct json_dec *d) {
