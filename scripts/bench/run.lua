@@ -230,21 +230,35 @@ end
 
 local function mock_requests(m) return mock_call(m, "GET", "/__mock/stats").requests end
 
--- Where a concurrent run's rounds went beyond the latency, from the mock's request log
--- (arrival, when due, when answered, per connection): {late = mean ms an answer left after it
--- was due, turnaround = mean ms from an answer leaving to the connection's next request of the
--- same method arriving}, over the requests of `method`.
-local function round_times(m, method)
+-- Where a concurrent run's time went, from the mock's request log (arrival, when due, when
+-- answered, per connection) and the run's start and end (measure's t_start, t_end): {late =
+-- mean ms an answer left after it was due, turnaround = mean ms from an answer leaving to the
+-- connection's next request of the same method arriving}, over the requests of `method`, and
+-- the run's phases in ms: before the first request, from it to the first `method` request (the
+-- first read and the plan), those requests, the requests after them, after the last answer.
+local function round_times(m, method, r)
   local late, n_late, turn, n_turn, last = 0, 0, 0, 0, {}
+  local first, m0, m1, answered = math.huge, math.huge, -math.huge, -math.huge
   for _, e in ipairs(mock_call(m, "GET", "/__mock/requests")) do
-    if e.method == method and type(e.t_due_ms) == "number" and type(e.t_answered_ms) == "number" then
-      late, n_late = late + (e.t_answered_ms - e.t_due_ms), n_late + 1
-      local prev = last[e.conn]
-      if prev then turn, n_turn = turn + (e.t_arrived_ms - prev.t_answered_ms), n_turn + 1 end
-      last[e.conn] = e
+    if type(e.t_arrived_ms) == "number" and type(e.t_answered_ms) == "number" then
+      first, answered = math.min(first, e.t_arrived_ms), math.max(answered, e.t_answered_ms)
+      if e.method == method then
+        m0, m1 = math.min(m0, e.t_arrived_ms), math.max(m1, e.t_answered_ms)
+        if type(e.t_due_ms) == "number" then
+          late, n_late = late + (e.t_answered_ms - e.t_due_ms), n_late + 1
+          local prev = last[e.conn]
+          if prev then turn, n_turn = turn + (e.t_arrived_ms - prev.t_answered_ms), n_turn + 1 end
+          last[e.conn] = e
+        end
+      end
     end
   end
-  return { late = n_late > 0 and late / n_late or nil, turnaround = n_turn > 0 and turn / n_turn or nil }
+  local t = { late = n_late > 0 and late / n_late or nil, turnaround = n_turn > 0 and turn / n_turn or nil }
+  if m0 < math.huge then
+    t.before, t.lead, t.main = first - r.t_start * 1000, m0 - first, m1 - m0
+    t.tail, t.after = answered - m1, r.t_end * 1000 - answered
+  end
+  return t
 end
 
 ---------------------------------------------------------------------------
@@ -270,7 +284,9 @@ local function measure(argv, env, expect, mock)
   os.remove(RUS)
   local requests0 = mock and mock_requests(mock)
   local cpu0 = mock and proc_cpu(mock.pid)
+  local t_start = socket.gettime() -- the mock's log uses the same clock
   local ok, how, code = os.execute(cmd)
+  local t_end = socket.gettime()
   local cpu1 = mock and proc_cpu(mock.pid)
   if how == "signal" then error("interrupted") end
   local line = read_file(RUS) or ""
@@ -289,7 +305,8 @@ local function measure(argv, env, expect, mock)
     error(format("%s printed %q, expected %q", concat(argv, " "), out, expect))
   end
   local r = { wall = tonumber(wall), user = tonumber(user), sys = tonumber(sys),
-              rss = tonumber(rss), out = out, loop_cpu = loop_cpu, first_cpu = first_cpu }
+              rss = tonumber(rss), out = out, loop_cpu = loop_cpu, first_cpu = first_cpu,
+              t_start = t_start, t_end = t_end }
   r.cpu = r.user + r.sys
   if first_cpu then r.after_first_cpu = loop_cpu - first_cpu end
   if mock then
@@ -511,7 +528,7 @@ local function bench_rotate()
         r = measure({ HOST, WORKLOAD, "map", tostring(N.rotate), "1", tostring(c) }, api_env(m),
                     format("created=%d failed=0", N.rotate), m)
       end
-      if i == #N.concurrency then r.rounds = round_times(m, "POST") end
+      if i == #N.concurrency then r.rounds = round_times(m, "POST", r) end
       assert(mock_total(m) == N.rotate, "the mock does not hold every added address")
       return r
     end }
@@ -529,7 +546,7 @@ local function bench_rotate()
     mock_reset(m)
     local r = measure({ CURL_FLOOR, "rotate", m.base, tostring(N.rotate), tostring(top) }, api_env(m),
                       format("created=%d items=%d", N.rotate, N.rotate), m)
-    r.rounds = round_times(m, "POST")
+    r.rounds = round_times(m, "POST", r)
     assert(mock_total(m) == N.rotate, "the mock does not hold every added address")
     return r
   end }
@@ -812,6 +829,18 @@ local function derived()
                          .. "%.2f ms after it was due (the mock's timer and send), and the connection's next "
                          .. "addition arrived %.2f ms after that (the client, the kernel, the wake-ups)%s; "
                          .. "medians of the runs' means", c[3], late, turn, also)
+    end
+    if rounds_med(r32, "main") then
+      local function phases(row)
+        return format("%.1f ms before the first request (from the driver's os.execute: a shell and rusage "
+                      .. "included), %.1f from it to the first addition (the first read, "
+                      .. "the plan), %.1f for the additions, %.1f for the requests after them (the second "
+                      .. "read), %.1f after the last answer", rounds_med(row, "before"), rounds_med(row, "lead"),
+                      rounds_med(row, "main"), rounds_med(row, "tail"), rounds_med(row, "after"))
+      end
+      d[#d + 1] = format("rotate at concurrency %d, where the wall time went (the mock's log against the run's "
+                         .. "start and end, medians): %s%s", c[3], phases(r32),
+                         floor and rounds_med(floor, "main") and "; libcurl alone " .. phases(floor) or "")
     end
     if floor then
       d[#d + 1] = format("rotate at concurrency %d, the same requests by libcurl alone (a C program, no "
