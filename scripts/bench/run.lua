@@ -450,8 +450,8 @@ local function group_medians(runs)
 end
 
 local function steady(groups)
-  local lo, hi = math.min(table.unpack(groups)), math.max(table.unpack(groups))
-  return #groups < 2 or hi / lo <= STEADY
+  if #groups < 2 then return true end
+  return math.max(table.unpack(groups)) / math.min(table.unpack(groups)) <= STEADY
 end
 
 local function key_index(key)
