@@ -30,9 +30,11 @@ end
 -- and reference definitions `[name]: target`.
 local function link_targets(text)
   local targets = {}
-  text = strip_code(text)
+  text = "\n" .. strip_code(text)
   for target in text:gmatch("%]%(%s*<?([^%s%)>]+)>?[^%)]*%)") do targets[#targets + 1] = target end
-  for target in text:gmatch("\n%s*%[[^%]\n]+%]:%s*<?([^%s>]+)") do targets[#targets + 1] = target end
+  for target in text:gmatch("\n%s*%[[^%]\n]+%]:%s*<?([^%s>]+)") do
+    targets[#targets + 1] = target
+  end
   return targets
 end
 

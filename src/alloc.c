@@ -9,11 +9,11 @@
  * hold what the peak needed, as malloc's heap would.
  *
  * Chunks are mapped with their pages populated in the same call. Taken from malloc, each page
- * of a chunk faulted in when first touched: on the VM the benchmarks run on that costs about
- * 10 us a page, and a page populated by mmap about half (build/bench/faults measures both):
- * a 10,000-item walk made about 200 such faults while its heap grew, and takes about 4 % less
- * CPU without them. The first chunk is the exception: a script that makes no request touches
- * only a few of its pages, and populating all 16 made every start about 0.1 ms slower.
+ * of a chunk would be faulted in when first touched, which costs more than a page populated by
+ * mmap (build/bench/faults measures both), and a list walk takes many such faults while its
+ * heap grows. The first chunk is the exception: a script that makes no request touches only a
+ * few of its pages, and populating all of them slowed every start. What was measured, and
+ * how: scripts/bench/README.md ("List-all and stream CPU", "Startup").
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS under -std=c11 */
 #include <stdlib.h>

@@ -26,8 +26,9 @@ static int pager_bad_page(lua_State *L) {
 
 /*
  * Makes the pager metatable and has lua/telnyx/pager.lua fill it. Done by the first list call,
- * not by require "telnyx": compiling pager.lua is about 0.1 ms, which a script that lists
- * nothing (or the REPL, until it does) need not pay.
+ * not by require "telnyx": compiling pager.lua is a measurable part of a start (see "Startup" in
+ * scripts/bench/README.md), which a script that lists nothing (or the REPL, until it does)
+ * need not pay.
  */
 static void pager_install(lua_State *L) {
   luaL_newmetatable(L, PAGER_MT);
