@@ -1,7 +1,7 @@
 #!/usr/bin/env lua5.4
 --[[
 scripts/mock-server.lua: a local, stateful mock of the Telnyx account-access API
-(the operations of scripts/telnyx-account-access.openapi.json). Every spec, the demo
+(the operations of scripts/build/telnyx-account-access.openapi.json). Every spec, the demo
 and the benchmarks of telnyx-lua run against it. It needs lua5.4 (or the host
 build/telnyx-lua), luasocket, lua-cjson and lua-argparse; it never loads `telnyx`.
 
@@ -2345,7 +2345,7 @@ local function parse_args(argv)
   parser:option("--port", "TCP port on 127.0.0.1 (0 picks a free one).", "0"):convert(tonumber)
   parser:option("--seed", "Seed of the generator of ids and values (reproducible runs)."):convert(tonumber)
   parser:option("--latency", "Send every API response MS milliseconds after its request arrived.", "0"):convert(tonumber)
-  parser:option("--spec", "OpenAPI file.", script_dir() .. "/telnyx-account-access.openapi.json")
+  parser:option("--spec", "OpenAPI file.", script_dir() .. "/build/telnyx-account-access.openapi.json")
   parser:flag("-v --verbose", "Log one line per API request on stderr.")
   return parser:parse(argv)
 end
