@@ -106,7 +106,7 @@ local function resume(co, ...)
     elseif what == "write" then writers.add(arg, co)
     elseif what == "sleep" then timers.push(arg, co)
     elseif what == "poll" then
-      -- A look every half millisecond at most: each costs a select (some 15 µs here).
+      -- A look every half millisecond at most: each costs a select.
       local now = now_ms()
       if now - max(M.woke_ms, arrivals.looked_ms) >= 0.5 then
         arrivals.looked_ms = now
