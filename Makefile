@@ -63,18 +63,18 @@ $(B)/obj/embedded.o: $(B)/gen/embedded.c | $(B)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Every file under lua/ becomes a byte array registered in package.preload.
-$(B)/gen/embedded.c: $(LUA_SRC) scripts/embed-lua.lua | $(B)/gen
-	$(LUA) scripts/embed-lua.lua $@ $(LUA_SRC)
+$(B)/gen/embedded.c: $(LUA_SRC) scripts/build/embed-lua.lua | $(B)/gen
+	$(LUA) scripts/build/embed-lua.lua $@ $(LUA_SRC)
 
 $(B)/obj $(B)/gen:
 	mkdir -p $@
 
 # The resource table is generated from the OpenAPI file, by the host, and committed.
 resources: $(HOST)
-	$(HOST) scripts/gen-resources.lua
+	$(HOST) scripts/build/gen-resources.lua
 
 check-resources: $(HOST)
-	@$(HOST) scripts/gen-resources.lua --check
+	@$(HOST) scripts/build/gen-resources.lua --check
 
 test: deps all check-resources
 	@sh spec/support/run-busted.sh $(HOST) $(BUSTED)

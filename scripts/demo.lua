@@ -1,6 +1,20 @@
 -- A tour of telnyx-lua against a Telnyx API (the local mock in `make demo`): billing groups and
 -- the IP allowlist, created, listed, updated and deleted. Reads TELNYX_API_KEY and
 -- TELNYX_BASE_URL like every script; refuses to run against the real API by accident.
+
+if arg and (arg[1] == "-h" or arg[1] == "--help") then
+  io.write([[
+Usage: demo.lua
+
+A tour of telnyx-lua against a local mock of the Telnyx API.
+Creates, lists, updates and deletes billing groups and IP allowlist entries, printing each
+step. `make demo` starts the mock (scripts/mock-server.lua) and runs this against it; to run it
+by hand, set TELNYX_BASE_URL to the mock's http://127.0.0.1:PORT/v2 and TELNYX_API_KEY to
+anything.
+]])
+  os.exit(0)
+end
+
 local telnyx = require "telnyx"
 
 local base_url = os.getenv("TELNYX_BASE_URL")

@@ -3,7 +3,7 @@
 -- C client serves every endpoint through a single generic code path, and which the REPL's
 -- help() shows. Resources are data, not code: adding an endpoint is regenerating this table.
 --
---   lua5.4 scripts/gen-resources.lua [--spec FILE] [--out FILE] [--check]     (from the repo root)
+--   lua5.4 scripts/build/gen-resources.lua [--spec FILE] [--out FILE] [--check]     (from the repo root)
 --
 -- Exit status: 0 written or up to date; 1 --check found the file stale; 2 bad usage, or a spec
 -- that cannot be read at all. An operation whose shape the rules below do not cover is skipped
@@ -13,9 +13,11 @@
 -- Loaded with loadfile() from anywhere but the command line (the specs do), the chunk returns
 -- its functions instead of running.
 
-local cjson = require "cjson"
+-- The shared OpenAPI loader and resolver, found beside this file wherever it is run from.
+local HERE = debug.getinfo(1, "S").source:match("^@(.+)/[^/]*$") or "."
+local openapi = dofile(HERE .. "/openapi.lua")
 
-local DEFAULT_SPEC = "scripts/telnyx-account-access.openapi.json"
+local DEFAULT_SPEC = "scripts/build/telnyx-account-access.openapi.json"
 local DEFAULT_OUT = "lua/telnyx/resources.lua"
 
 -- Recursive schemas (a filter made of filters) would flatten forever; deeper than this is
@@ -107,140 +109,19 @@ end
 
 ----------------------------------------------------------------------------------------------
 -- Errors and warnings. A problem in the input is raised as a SpecError carrying the JSON
--- pointer, so deep helpers stay simple; build() turns it into a warning for the one operation
--- it occurred in, and main() into exit status 2 when the document as a whole is unusable.
+-- pointer (scripts/build/openapi.lua), so deep helpers stay simple; build() turns it into a
+-- warning for the one operation it occurred in, and main() into exit status 2 when the
+-- document as a whole is unusable.
 
-local SpecError = {}
-SpecError.__index = SpecError
-SpecError.__tostring = function(e) return e.file .. e.where .. ": " .. e.message end
-
-local function fail(ctx, where, fmt, ...)
-  error(setmetatable({ file = ctx.file, where = where, message = fmt:format(...) }, SpecError), 0)
-end
+local SpecError, fail, json_type, show, child, resolve =
+  openapi.SpecError, openapi.fail, openapi.json_type, openapi.show, openapi.child, openapi.resolve
 
 local function warn(ctx, where, fmt, ...)
   ctx.warnings[#ctx.warnings + 1] = ctx.file .. where .. ": " .. fmt:format(...)
 end
 
-local function json_type(v)
-  if v == cjson.null then return "null" end
-  if type(v) == "table" then return (next(v) == nil or v[1] ~= nil) and "array" or "object" end
-  return type(v)
-end
-
--- A value for a message: strings quoted, anything else by its JSON type (never an address,
--- so messages are the same from run to run).
-local function show(v)
-  if type(v) == "string" then return string.format("%q", v) end
-  return json_type(v)
-end
-
--- JSON pointers (RFC 6901) as URI fragments: "#/paths/~1addresses~1{id}/get".
-local function child(ptr, ...)
-  for i = 1, select("#", ...) do
-    local key = tostring((select(i, ...)))
-    ptr = ptr .. "/" .. key:gsub("~", "~0"):gsub("/", "~1")
-  end
-  return ptr
-end
-
-local function lookup(ctx, ref, where)
-  if type(ref) ~= "string" or ref:sub(1, 1) ~= "#" then
-    fail(ctx, where, "unsupported $ref %s (only references into this file)", show(ref))
-  end
-  local node = ctx.doc
-  for raw in ref:sub(2):gmatch("[^/]+") do
-    local key = raw:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
-                   :gsub("~1", "/"):gsub("~0", "~")
-    if type(node) ~= "table" then node = nil; break end
-    if node[key] == nil and key:match("^%d+$") then
-      node = node[tonumber(key) + 1] -- JSON array index
-    else
-      node = node[key]
-    end
-  end
-  if node == nil or node == cjson.null then
-    fail(ctx, where, "$ref %s does not resolve", ref)
-  end
-  return node
-end
-
 ----------------------------------------------------------------------------------------------
--- Schemas
-
-local resolve
-
--- allOf: properties and required lists are united; for any other keyword the schema's own
--- value wins, then the parts in order.
-local function merge_all_of(ctx, node, ptr, chain)
-  local out = copy(node)
-  out.allOf = nil
-  out.properties = copy(tbl(node.properties) or {})
-  local required, seen = {}, {}
-  local function add_required(list)
-    for _, name in ipairs(tbl(list) or {}) do
-      if type(name) == "string" and not seen[name] then
-        seen[name] = true
-        required[#required + 1] = name
-      end
-    end
-  end
-  add_required(node.required)
-  for i, part in ipairs(node.allOf) do
-    local p = resolve(ctx, part, child(ptr, "allOf", i - 1), chain)
-    for k, v in pairs(p) do
-      if k == "properties" then
-        for name, s in pairs(tbl(v) or {}) do
-          if out.properties[name] == nil then out.properties[name] = s end
-        end
-      elseif k == "required" then
-        add_required(v)
-      elseif out[k] == nil then
-        out[k] = v
-      end
-    end
-  end
-  out.required = required
-  if out.type == nil and next(out.properties) then out.type = "object" end
-  return out
-end
-
--- Follows $ref (keywords beside a $ref override the target's, as OpenAPI 3.1 allows) and
--- merges allOf, so callers only ever see plain schema objects. Returns the schema and the
--- pointer it came from, for messages. `chain` holds the $refs being resolved, to catch cycles
--- (A -> B -> A, or A: allOf [A]); results are cached per $ref, so a schema used by hundreds of
--- operations is merged once.
-function resolve(ctx, node, ptr, chain)
-  if type(node) ~= "table" then
-    fail(ctx, ptr, "expected an object, found %s", json_type(node))
-  end
-  local ref = node["$ref"]
-  if ref ~= nil then
-    local hit = type(ref) == "string" and ctx.resolved[ref]
-    if not hit then
-      local target_node = lookup(ctx, ref, ptr)
-      chain = chain or {}
-      if chain[ref] then fail(ctx, ptr, "circular $ref %s", ref) end
-      chain[ref] = true
-      hit = { resolve(ctx, target_node, ref, chain) }
-      chain[ref] = nil
-      ctx.resolved[ref] = hit
-    end
-    local target, tptr = hit[1], hit[2]
-    local merged
-    for k, v in pairs(node) do
-      if k ~= "$ref" then
-        merged = merged or copy(target) -- copy only when there is something to override
-        merged[k] = v
-      end
-    end
-    return merged or target, tptr
-  end
-  if type(node.allOf) == "table" and node.allOf[1] ~= nil then
-    return merge_all_of(ctx, node, ptr, chain), ptr
-  end
-  return node, ptr
-end
+-- Schemas ($ref and allOf are resolved by openapi.resolve)
 
 -- oneOf/anyOf alternatives as a list of { schema, pointer }, or nil when there are none.
 local function alternatives(ctx, s, ptr)
@@ -722,8 +603,8 @@ end
 -- overrides (default OVERRIDES).
 local function build(doc, opts)
   opts = opts or {}
-  local ctx = { doc = doc, file = opts.path or opts.file or "spec", warnings = {}, resolved = {},
-                overrides = opts.overrides or OVERRIDES }
+  local ctx = openapi.context(doc, opts.path or opts.file or "spec")
+  ctx.warnings, ctx.overrides = {}, opts.overrides or OVERRIDES
   -- cjson cannot tell {} from []: an empty table passes as an object
   if type(doc) ~= "table" or doc[1] ~= nil then
     fail(ctx, "#", "expected an OpenAPI object, found %s", json_type(doc))
@@ -885,28 +766,18 @@ function render_value(v, indent, block)
 end
 
 local function render(model)
-  return "-- Generated by scripts/gen-resources.lua from " .. model.source.file .. ". Do not edit.\n"
-      .. "-- Regenerate with `make resources` (lua5.4 scripts/gen-resources.lua).\n"
+  return "-- Generated by scripts/build/gen-resources.lua from " .. model.source.file .. ". Do not edit.\n"
+      .. "-- Regenerate with `make resources` (lua5.4 scripts/build/gen-resources.lua).\n"
       .. "return " .. render_value(model, "", false) .. "\n"
 end
 
 ----------------------------------------------------------------------------------------------
 -- Command line
 
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local data = f:read("a")
-  f:close()
-  return data
-end
-
 -- Reads and decodes the spec, builds and renders. Returns text, warnings; or nil, message.
 local function generate(spec_path)
-  local data, err = read_file(spec_path)
-  if not data then return nil, "cannot read spec: " .. err end
-  local ok, doc = pcall(cjson.decode, data)
-  if not ok then return nil, spec_path .. ": not valid JSON: " .. tostring(doc) end
+  local doc, err = openapi.load(spec_path)
+  if not doc then return nil, err end
   local built, model, warnings = pcall(build, doc, { file = spec_path:match("([^/]+)$"),
                                                     path = spec_path })
   if not built then
@@ -947,7 +818,7 @@ local function main(argv)
     return 2
   end
   for _, w in ipairs(warnings) do io.stderr:write("gen-resources: warning: ", w, "\n") end
-  local current = read_file(args.out)
+  local current = openapi.read_file(args.out)
   if args.check then
     if current ~= text then
       io.stderr:write(args.out, current and " is stale" or " is missing", "; run make resources\n")
