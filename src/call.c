@@ -50,6 +50,8 @@ struct call {
   double resume_at_ms;
 };
 
+/* ---- the request: URL, headers, body ---- */
+
 static int call_gc(lua_State *L) {
   struct call *call = luaL_checkudata(L, 1, CALL_MT);
   http_release(&call->xfer);
