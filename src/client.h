@@ -1,38 +1,56 @@
 #ifndef TELNYX_CLIENT_H
 #define TELNYX_CLIENT_H
 
+#include <lauxlib.h>
 #include <lua.h>
 
-#include "http.h"
+#include "log.h"
 
 #define CLIENT_MT "telnyx.Client"
-#define RESOURCE_MT "telnyx.Resource"
 
-/* Creates the Client, Resource and call metatables; pushes telnyx.new. */
-void client_open(lua_State *L);
+/* Client user values. */
+enum { CLIENT_UV_HEADERS = 1, CLIENT_UV_RESOURCES, CLIENT_NUV = CLIENT_UV_RESOURCES };
 
-/* Pushes telnyx.describe, which tells the REPL what a client, resource or method is. */
-void client_push_describe(lua_State *L);
+/* A telnyx.Client userdata: what telnyx.new checked, shared by every call of the client. */
+struct client {
+  char *api_key; /* NULL: missing, an error at the first request */
+  char *base_url; /* without a trailing slash */
+  char *user_agent;
+  double timeout_s;
+  int max_retries;
+  enum log_level log_level;
+  double paused_until_ms; /* a 429 pauses every call of this client until then */
+  unsigned long long rng;
+  int closed;
+};
 
 /*
- * The pure parts of handling a response, callable without a network (the fuzz targets in
- * spec/fuzz/ do). Each reads a finished transfer: t->status, t->headers (raw header lines,
- * NUL-terminated), t->body; none raises except on memory errors, and each leaves the stack
- * with exactly what it says it pushes.
+ * Creates the Client metatable; pushes telnyx.new. The Client knows neither calls nor
+ * resources: its __index looks up `methods` (and close, base_url), then hands any other key
+ * to `lookup`, called as lookup(L) with the client at 1 and the key (a string) at 2.
  */
+void client_open(lua_State *L, const luaL_Reg *methods, lua_CFunction lookup);
 
-/* A 2xx: pushes the decoded body (nil for none) and returns 1, or the error object for an
-   undecodable one and returns 0. Any other status: pushes the error object, returns 0. */
-int client_push_response(lua_State *L, const struct http_transfer *t);
+/* The open client at idx; raises for a closed one or another value. */
+struct client *client_check(lua_State *L, int idx);
 
-/* Pushes the response headers as a table, names lower-cased, repeated names joined by ", ". */
-void client_push_response_headers(lua_State *L, const struct http_transfer *t);
+/* The User-Agent header's value, made at the first request. */
+const char *client_user_agent(lua_State *L, struct client *c);
 
-/* The wait the response asks for before a retry, in ms (retry-after-ms, then retry-after as
-   seconds or an HTTP date), or -1 when it asks for none (or nonsense). Not yet capped. */
-double client_retry_after_ms(const struct http_transfer *t);
+/* A number in [0, 1) from the client's generator (retry jitter). */
+double client_random(struct client *c);
 
-/* x-should-retry: 1 retry, 0 do not, -1 not given. */
-int client_should_retry_header(const struct http_transfer *t);
+/* Overwrites a secret before freeing it, so it does not linger in freed memory. */
+void client_free_secret(char *s);
+
+/*
+ * Option checks shared with the calls; `what` names the caller in the error message.
+ * client_merge_headers copies the headers table at src into the one at dst, checking names
+ * and values; client_check_keys raises for a key of the table at idx not in `known`.
+ */
+double client_check_timeout(lua_State *L, int idx, const char *what);
+int client_check_retries(lua_State *L, int idx, const char *what);
+void client_merge_headers(lua_State *L, int src, int dst, const char *what);
+void client_check_keys(lua_State *L, int idx, const char *const known[], const char *what);
 
 #endif

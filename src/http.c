@@ -19,7 +19,7 @@
 #include <lauxlib.h>
 
 #include "http.h"
-#include "telnyx.h"
+#include "interrupt.h"
 
 #define HTTP_POOL_MAX 64       /* idle easy handles kept for reuse */
 #define HTTP_MAX_CONNECTIONS 128 /* connections the cache keeps alive */
@@ -49,7 +49,7 @@ double http_now_ms(void) {
 
 void http_sleep(double ms) {
   double until = http_now_ms() + ms;
-  while (!telnyx_interrupted()) {
+  while (!interrupt_pending()) {
     double left = until - http_now_ms();
     struct timespec ts;
     if (left <= 0) break;
@@ -124,7 +124,7 @@ static size_t http_on_header(char *data, size_t size, size_t nmemb, void *ud) {
 static int http_on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                             curl_off_t ulnow) {
   (void)ud, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-  return telnyx_interrupted(); /* non-zero aborts: CURLE_ABORTED_BY_CALLBACK */
+  return interrupt_pending(); /* non-zero aborts: CURLE_ABORTED_BY_CALLBACK */
 }
 
 /* ---- the loop ---- */
@@ -328,7 +328,7 @@ static void http_wait_events(struct http_loop *loop, int timeout_ms) {
 }
 
 void http_step(struct http_loop *loop, int timeout_ms) {
-  if (telnyx_interrupted()) {
+  if (interrupt_pending()) {
     http_abort_all(loop);
     return;
   }

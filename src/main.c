@@ -15,6 +15,7 @@
 #include <lualib.h>
 
 #include "alloc.h"
+#include "interrupt.h"
 #include "repl.h"
 #include "telnyx.h"
 
@@ -98,9 +99,9 @@ static int main_msghandler(lua_State *L) {
 static void main_stop_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
-  /* A telnyx call that saw the interrupt already raised its own error and cleared the flag:
+  /* A telnyx call that saw the interrupt already raised its own error and took the flag:
      raising again here would replace that error before a pcall could look at it. */
-  if (telnyx_interrupted()) luaL_error(L, "interrupted!");
+  if (interrupt_take()) luaL_error(L, "interrupted!");
 }
 
 /*
@@ -111,7 +112,7 @@ static void main_stop_hook(lua_State *L, lua_Debug *ar) {
 static void main_on_interrupt(int sig) {
   int flags = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
   signal(sig, SIG_DFL); /* a second Ctrl-C kills the process */
-  telnyx_interrupt();
+  interrupt_raise();
   if (main_running_state) lua_sethook(main_running_state, main_stop_hook, flags, 1);
 }
 
@@ -122,7 +123,7 @@ static int main_docall(lua_State *L, int narg, int nres) {
   lua_pushcfunction(L, main_msghandler);
   lua_insert(L, base);
   main_running_state = L;
-  telnyx_clear_interrupt();
+  (void)interrupt_take(); /* a leftover nobody raised for is not this chunk's */
   signal(SIGINT, main_on_interrupt);
   status = lua_pcall(L, narg, nres, base);
   signal(SIGINT, SIG_DFL);

@@ -23,8 +23,8 @@
 #include <lauxlib.h>
 
 #include "linedit.h"
+#include "interrupt.h"
 #include "repl.h"
-#include "telnyx.h"
 
 #define REPL_PROMPT "> "
 #define REPL_PROMPT2 ">> "
@@ -118,7 +118,6 @@ static int repl_session_call(struct repl *r, const char *name, int nargs, int nr
   lua_insert(L, -(nargs + 1));
   status = r->docall(L, nargs, nres);
   lua_sethook(L, NULL, 0, 0);
-  telnyx_clear_interrupt();
   if (status != LUA_OK) {
     repl_report(r, status);
     return 0;
@@ -288,7 +287,7 @@ static void repl_on_line(char *line) {
  * too) also wakes pselect.
  */
 static void repl_on_signal(int sig) {
-  if (sig == SIGINT) telnyx_interrupt();
+  if (sig == SIGINT) interrupt_raise();
 }
 
 static void repl_catch_signals(void) {
@@ -331,7 +330,7 @@ static int repl_wait_line(lua_State *L, const char *prompt) {
   sigaddset(&block, SIGWINCH);
   repl_catch_signals();
   sigprocmask(SIG_BLOCK, &block, &orig);
-  telnyx_clear_interrupt();
+  (void)interrupt_take(); /* a leftover nobody raised for must not cancel this line */
   repl_rl.L = L;
   repl_rl.line = NULL;
   repl_rl.done = 0;
@@ -343,8 +342,7 @@ static int repl_wait_line(lua_State *L, const char *prompt) {
       result = repl_rl.line != NULL;
       break;
     }
-    if (telnyx_interrupted()) {
-      telnyx_clear_interrupt();
+    if (interrupt_take()) { /* no Lua runs here: cancelling the line is what reports it */
       repl_cancel_line();
       result = REPL_CANCELLED;
       break;
@@ -354,7 +352,7 @@ static int repl_wait_line(lua_State *L, const char *prompt) {
     n = pselect(fd + 1, &fds, NULL, NULL, NULL, &orig);
     if (n < 0) {
       if (errno == EINTR) {
-        if (!telnyx_interrupted()) repl_readline->rl_resize_terminal(); /* SIGWINCH */
+        if (!interrupt_pending()) repl_readline->rl_resize_terminal(); /* SIGWINCH */
         continue;
       }
       repl_readline->rl_callback_handler_remove();
@@ -615,9 +613,9 @@ int repl_run(lua_State *L, int (*docall)(lua_State *, int, int)) {
     if (status == REPL_CANCELLED) continue;
     if (status == LUA_OK) {
       status = docall(L, 0, LUA_MULTRET);
-      /* A Ctrl-C that aborted a transfer left its flag and maybe its hook: clear both. */
+      /* A Ctrl-C seen by a transfer or a task left the hook set: remove it. A flag nobody
+         raised for is dropped before the next line is read (see interrupt.h). */
       lua_sethook(L, NULL, 0, 0);
-      telnyx_clear_interrupt();
     }
     if (status == LUA_OK)
       repl_print(&r);

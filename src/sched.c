@@ -14,8 +14,8 @@
 
 #include "errors.h"
 #include "http.h"
+#include "interrupt.h"
 #include "sched.h"
-#include "telnyx.h"
 
 #define SCHED_DEFAULT_CONCURRENCY 8
 #define SCHED_MAX_CONCURRENCY 256
@@ -199,7 +199,7 @@ static int sched_interrupted(lua_State *L, struct map *m) {
                   (LUAI_UACINT)m->done, (LUAI_UACINT)m->total, (LUAI_UACINT)m->failed,
                   (LUAI_UACINT)pending);
   errors_push(L, "InterruptedError", 0, lua_tostring(L, -1));
-  telnyx_clear_interrupt(); /* reported here: the host's hook must not replace this error */
+  interrupt_take(); /* the one error for it, for every task (see interrupt.h) */
   lua_pushvalue(L, -3);
   lua_setfield(L, -2, "pending");
   lua_pushvalue(L, MAP_RESULTS);
@@ -225,7 +225,7 @@ static void sched_wait(lua_State *L, struct map *m) {
     http_step(loop, (int)wait);
   else if (wait > 0)
     http_sleep(wait);
-  if (telnyx_interrupted()) return; /* the caller stops every task; none is resumed to fail */
+  if (interrupt_pending()) return; /* the caller stops every task; none is resumed to fail */
   while ((t = http_next_done(loop)) != NULL) {
     struct task *task = t->waiter;
     /* A transfer of another (abandoned) map is not ours to resume. */
@@ -286,7 +286,7 @@ static int sched_map(lua_State *L) {
     lua_rawsetp(L, LUA_REGISTRYINDEX, &sched_tasks_key);
   }
   while (m.done < m.total) {
-    if (telnyx_interrupted()) return sched_interrupted(L, &m);
+    if (interrupt_pending()) return sched_interrupted(L, &m);
     for (i = 0; i < m.ntasks && m.next <= m.total; i++)
       if (m.tasks[i].state == TASK_FREE && m.tasks[i].co == NULL) sched_start(L, &m, &m.tasks[i]);
     if (m.done < m.total) sched_wait(L, &m);

@@ -1,29 +1,17 @@
-/* The telnyx module: its table, the embedded Lua parts, and the process-wide interrupt flag. */
-#include <signal.h>
-
+/* The telnyx module: its table, and the joining of its units (see client_open). */
 #include <lauxlib.h>
 
+#include "call.h"
 #include "client.h"
 #include "embed.h"
 #include "errors.h"
 #include "json.h"
-#include "pager.h"
+#include "resource.h"
 #include "sched.h"
 #include "telnyx.h"
 
-/*
- * Set from a signal handler, so it cannot live in Lua state: the one kind of C global the
- * module keeps. Read by the transfer's progress callback and before each attempt.
- */
-static volatile sig_atomic_t telnyx_interrupt_flag = 0;
-
-void telnyx_interrupt(void) { telnyx_interrupt_flag = 1; }
-
-void telnyx_clear_interrupt(void) { telnyx_interrupt_flag = 0; }
-
-int telnyx_interrupted(void) { return telnyx_interrupt_flag != 0; }
-
 int luaopen_telnyx(lua_State *L) {
+  static const luaL_Reg client_methods[] = {{"request", call_request}, {NULL, NULL}};
   embed_preload(L);
   lua_createtable(L, 0, 8);
   lua_pushliteral(L, TELNYX_VERSION);
@@ -34,11 +22,13 @@ int luaopen_telnyx(lua_State *L) {
   lua_setfield(L, -2, "json");
   errors_open(L);
   lua_setfield(L, -2, "is_error");
-  client_open(L);
+  call_open(L);
+  resource_open(L);
+  client_open(L, client_methods, resource_lookup);
   lua_setfield(L, -2, "new");
   sched_open(L);
   lua_setfield(L, -2, "map");
-  client_push_describe(L);
+  resource_push_describe(L);
   lua_setfield(L, -2, "describe");
   return 1;
 }

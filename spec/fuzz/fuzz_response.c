@@ -1,9 +1,9 @@
 /*
  * libFuzzer target: what the client does with a response, without a network. The input is
  * two bytes of status, then header lines up to a blank line ("\n\n"), then the body:
- * client_push_response (JSON decoding, the error object and its one-line message from the
- * API's errors), the response headers table, Retry-After parsing, x-should-retry, and the
- * debug log's redaction of headers and bodies.
+ * response_push, the one path real calls take (JSON decoding, the error object and its one-line
+ * message from the API's errors; raw = true too), the response headers table, Retry-After
+ * parsing, x-should-retry, and the debug log's redaction of headers and bodies.
  * Properties: no crash, no sanitizer report, a balanced stack, an error object with a string
  * type and a one-line UTF-8 message (also through tostring), a wait that is -1 or a number >= 0.
  */
@@ -11,11 +11,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "client.h"
 #include "fuzz.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "response.h"
 
 static FILE *fuzz_log_sink;
 
@@ -69,8 +69,9 @@ static int fuzz_protected(lua_State *L) {
   const struct http_transfer *t = lua_touserdata(L, 1);
   int base = lua_gettop(L), ok, retry;
   double wait;
-  ok = client_push_response(L, t);
-  FUZZ_CHECK(lua_gettop(L) == base + 1, "client_push_response pushes exactly one value");
+  struct response_context ctx = {"GET", "http://127.0.0.1/v2/things", 1, 1000, 0};
+  ok = response_push(L, t, &ctx);
+  FUZZ_CHECK(lua_gettop(L) == base + 1, "response_push pushes exactly one value");
   if (!ok) {
     FUZZ_CHECK(lua_istable(L, -1), "an error is a table");
     FUZZ_CHECK(lua_getfield(L, -1, "type") == LUA_TSTRING, "an error has a string type");
@@ -80,6 +81,8 @@ static int fuzz_protected(lua_State *L) {
     lua_pop(L, 1);
     FUZZ_CHECK(lua_getfield(L, -1, "errors") == LUA_TTABLE, "errors is a table");
     lua_pop(L, 1);
+    FUZZ_CHECK(lua_getfield(L, -1, "url") == LUA_TSTRING, "an error names the request's url");
+    lua_pop(L, 1);
     luaL_tolstring(L, -1, NULL);
     fuzz_check_one_line(L, -1, "tostring(err) is one line");
     lua_pop(L, 1);
@@ -87,7 +90,16 @@ static int fuzz_protected(lua_State *L) {
     FUZZ_CHECK(0, "only a 2xx succeeds");
   }
   lua_pop(L, 1);
-  client_push_response_headers(L, t);
+  ctx.raw = 1;
+  ok = response_push(L, t, &ctx);
+  FUZZ_CHECK(lua_gettop(L) == base + 1, "response_push with raw pushes exactly one value");
+  FUZZ_CHECK(ok == (t->status >= 200 && t->status < 300), "with raw, a 2xx succeeds, nothing else");
+  if (ok) {
+    FUZZ_CHECK(lua_istable(L, -1) && lua_getfield(L, -1, "status") == LUA_TNUMBER, "raw has a status");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  response_push_headers(L, t);
   FUZZ_CHECK(lua_gettop(L) == base + 1 && lua_istable(L, -1), "headers push one table");
   lua_pushnil(L);
   while (lua_next(L, -2) != 0) {
@@ -96,9 +108,9 @@ static int fuzz_protected(lua_State *L) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  wait = client_retry_after_ms(t);
+  wait = response_retry_after_ms(t);
   FUZZ_CHECK(wait == -1 || (wait >= 0 && !isnan(wait)), "a wait is -1 or >= 0");
-  retry = client_should_retry_header(t);
+  retry = response_should_retry(t);
   FUZZ_CHECK(retry >= -1 && retry <= 1, "x-should-retry is -1, 0 or 1");
   log_headers("response headers", t->headers.data, t->headers.len);
   log_body("response body", t->body.data ? t->body.data : "", t->body.len, 0);
