@@ -2,6 +2,7 @@
 -- the corpus): returns the function called with each input, which raises (a finding) when a
 -- property of the allowlist parser (telnyx.allowlist, what scripts/rotate-ip-allowlist.lua
 -- uses) does not hold; see fuzz_allowlist.c.
+require "telnyx" -- registers the embedded telnyx.* modules
 local allowlist = require "telnyx.allowlist"
 
 -- The file the input also goes through, read as the script reads FILE (file:lines()):
