@@ -216,7 +216,7 @@ render = function(v, ctx, level)
 end
 
 -- format(v [, opts]) -> string. opts: color (false), width (COLUMNS or 80), max_items (20),
--- depth (12), redact (true: values of password/token/api_key/*secret* keys are hidden).
+-- depth (12), redact (true: the values of secret keys, by the request log's rule, are hidden).
 function M.format(v, opts)
   opts = opts or {}
   local ctx = {
