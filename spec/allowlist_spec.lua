@@ -5,14 +5,11 @@
 require "telnyx" -- registers the embedded telnyx.* modules
 local allowlist = require "telnyx.allowlist"
 
+local cli = require "spec.support.cli"
+
 local CORPUS = "spec/fuzz/corpus/fuzz_allowlist/"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local function read(path) return assert(cli.read_file(path)) end
 
 -- "kind value" of each entry, in order.
 local function keys(entries)
