@@ -534,6 +534,42 @@ describe("the REPL without a terminal", function()
   end)
 end)
 
+describe("the REPL's Lua modules", function()
+  -- The telnyx modules loaded once `code` has run: by -e, or typed into the REPL (piped).
+  local LOADED = [[local t = {} for k in pairs(package.loaded) do if k:match("^telnyx") then ]] ..
+    [[t[#t + 1] = k end end table.sort(t) print("loaded: " .. table.concat(t, " "))]]
+  local function loaded_after(code, repl)
+    local r
+    if repl then
+      r = cli.run { cli.HOST, "-i", stdin = code .. "\n" .. LOADED .. "\n",
+                    env = { TELNYX_API_KEY = false, INPUTRC = "/dev/null" } }
+    else
+      r = cli.run { cli.HOST, "-e", code .. "\n" .. LOADED }
+    end
+    assert.are.equal(0, r.status, r.stderr)
+    return assert(("\n" .. r.stdout):match("\nloaded: ([^\n]*)\n"), r.stdout) -- not the echo
+  end
+
+  it("load only when used: none for a script, the session for the REPL, the rest on demand", function()
+    assert.are.equal("", loaded_after(""))
+    assert.are.equal("telnyx", loaded_after('require "telnyx"'))
+    assert.are.equal("telnyx telnyx.repl telnyx.util", loaded_after("", true))
+    assert.are.equal("telnyx telnyx.help telnyx.printer telnyx.repl telnyx.util",
+                     loaded_after("help(1)", true))
+    assert.are.equal("telnyx telnyx.printer telnyx.repl telnyx.util",
+                     loaded_after('x = require("telnyx.repl").format(1)', true))
+    assert.are.equal("telnyx telnyx.complete telnyx.repl telnyx.util",
+                     loaded_after('x = require("telnyx.repl").complete("pri")', true))
+  end)
+
+  it("keep the module's internal fields out of help() and completion", function()
+    assert.is_function(telnyx._is_secret_key)
+    assert.falsy(plain_find(repl.help_text(telnyx), "_is_secret_key"))
+    assert.are.same({}, repl.complete("telnyx._", { telnyx = telnyx }))
+    assert.are.same({ "telnyx.is_error" }, repl.complete("telnyx.is", { telnyx = telnyx }))
+  end)
+end)
+
 describe("GNU readline", function()
   it("is not loaded by a script, only by the REPL", function()
     local maps = [[local f = assert(io.open("/proc/self/maps")); local m = f:read("a"); f:close()

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <lua.h>
+
 #include "log.h"
 
 #define LOG_BODY_MAX 65536 /* bytes of a body shown at debug */
@@ -56,6 +58,16 @@ int log_is_secret_key(const char *key, size_t len) {
     if (strncasecmp(key + i, "secret", 6) == 0) return 1;
   return 0;
 }
+
+/* log_is_secret_key for the Lua parts (REPL printer, scripts): false for a non-string key. */
+static int log_l_is_secret_key(lua_State *L) {
+  size_t len = 0;
+  const char *key = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : NULL;
+  lua_pushboolean(L, key != NULL && log_is_secret_key(key, len));
+  return 1;
+}
+
+void log_open(lua_State *L) { lua_pushcfunction(L, log_l_is_secret_key); }
 
 void log_headers(const char *title, const char *lines, size_t len) {
   const char *p = lines, *end = lines + len;

@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include <lua.h>
+
 enum log_level { LOG_OFF, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /* TELNYX_LOG as the official SDKs read it; unset or unknown means warn. */
@@ -27,5 +29,8 @@ void log_body(const char *title, const char *body, size_t len, int secret);
 /* Whether a header name or a JSON key names a secret. */
 int log_is_secret_header(const char *name, size_t len);
 int log_is_secret_key(const char *key, size_t len);
+
+/* Pushes is_secret_key(k) -> boolean, log_is_secret_key for Lua (telnyx._is_secret_key). */
+void log_open(lua_State *L);
 
 #endif

@@ -6,6 +6,7 @@
 #include "embed.h"
 #include "errors.h"
 #include "json.h"
+#include "log.h"
 #include "resource.h"
 #include "sched.h"
 #include "telnyx.h"
@@ -30,5 +31,7 @@ int luaopen_telnyx(lua_State *L) {
   lua_setfield(L, -2, "map");
   resource_push_describe(L);
   lua_setfield(L, -2, "describe");
+  log_open(L); /* internal, for the Lua parts: the one secret-key rule */
+  lua_setfield(L, -2, "_is_secret_key");
   return 1;
 }

@@ -129,15 +129,8 @@ function M.array(t)
   return a
 end
 
--- Keys whose values are secrets, as the module's logging redacts them: these names (in any
--- case) and every key containing "secret".
-local SECRET_KEYS = { password = true, sip_password = true, token = true, api_key = true }
-
-local function is_secret_key(k)
-  if type(k) ~= "string" then return false end
-  k = k:lower()
-  return SECRET_KEYS[k] or k:find("secret", 1, true) ~= nil
-end
+-- Keys whose values are secrets: the module's logging rule (src/log.c), the one definition.
+local is_secret_key = telnyx._is_secret_key
 
 -- Replaces, in place and at any depth, the non-null values of secret keys by "[redacted]",
 -- so that what a script prints never carries a credential. Returns v.

@@ -66,8 +66,8 @@ local function fetch(state)
   return page
 end
 
--- pager -> its state, so that taking an item costs no call into C (a list of 10,000 items
--- calls next_item 10,000 times). Weak keys: a pager that is collected leaves it.
+-- pager -> its state, so that taking an item (next_item runs once per item) costs no call
+-- into C. Weak keys: a pager that is collected leaves it.
 local states = setmetatable({}, { __mode = "k" })
 
 -- The next item, or nil at the end.

@@ -1,9 +1,10 @@
 /*
- * libFuzzer target: the allowlist file parser of scripts/rotate-ip-allowlist.lua (its
- * read_entries, run in a Lua state by spec/fuzz/allowlist_harness.lua on a file holding the
- * input). Properties: no crash, no sanitizer report, no Lua error other than a usage error;
- * a file is either refused with every bad line named by number, or gives entries in normal
- * form (parsing an entry's normal form gives it back) without duplicates.
+ * libFuzzer target: the allowlist file parser, telnyx.allowlist.parse (what
+ * scripts/rotate-ip-allowlist.lua reads FILE with), called by spec/fuzz/allowlist_harness.lua on
+ * the input as text and as a file's lines. Properties: no crash, no sanitizer report, no Lua
+ * error; text and file parse alike; a file is either refused with every bad line named by
+ * number, or gives entries in normal form (parsing an entry's normal form gives it back)
+ * without duplicates.
  */
 #include <stdint.h>
 
