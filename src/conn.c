@@ -163,7 +163,8 @@ static void conn_resolve_proxy(lua_State *L, struct http_conn *s, int opts_idx, 
   if (conn_no_proxy_matches(no_proxy, conn_push_host(L, base_url))) return;
   conn_check_proxy(L, url, from);
   s->proxy = conn_strdup(L, url, strlen(url));
-  s->proxy_shown = conn_strdup(L, conn_push_shown(L, url), lua_rawlen(L, -1));
+  conn_push_shown(L, url);
+  s->proxy_shown = conn_strdup(L, lua_tostring(L, -1), lua_rawlen(L, -1));
   s->proxy_from = from;
 }
 

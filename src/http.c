@@ -521,6 +521,10 @@ static void http_untrusted(const struct http_transfer *t, const char *whose, lon
     snprintf(cas, sizeof cas, "%s (%s)", c->ca_file ? c->ca_file : "?", c->ca_from);
   else
     snprintf(cas, sizeof cas, "the system's CA certificates");
+  /* libcurl checks the host name itself after OpenSSL's verification, leaving v at 0 or 1
+     (X509_V_ERR_UNSPECIFIED). */
+  if ((v == 0 || v == 1) && (strstr(why, "subject name") != NULL || strstr(why, "host name") != NULL))
+    v = HTTP_X509_HOSTNAME_MISMATCH;
   switch (v) {
     case HTTP_X509_CERT_HAS_EXPIRED:
       snprintf(msg, size, "TLS certificate not trusted: the certificate of %s has expired", whose);
@@ -536,13 +540,13 @@ static void http_untrusted(const struct http_transfer *t, const char *whose, lon
       snprintf(msg, size, "TLS certificate not trusted: the certificate of %s is issued by an unknown CA "
                           "(not in %s; name a CA bundle with ca_bundle or TELNYX_CA_BUNDLE)", whose, cas);
       break;
-    case 0:
     case HTTP_X509_HOSTNAME_MISMATCH:
       snprintf(msg, size, "TLS certificate not trusted: the certificate of %s is for another host name (%s)",
                whose, why);
       break;
     default:
-      snprintf(msg, size, "TLS certificate not trusted: the certificate of %s does not verify (%s)", whose, why);
+      snprintf(msg, size, "TLS certificate not trusted: the certificate of %s does not verify (%s; X509 error %ld)",
+               whose, why, v);
   }
 }
 
@@ -560,9 +564,11 @@ void http_failure(const struct http_transfer *t, char *msg, size_t size, int *re
   *timed_out = 0;
   if (proxy != NULL && t->connect_code >= 300) { /* the proxy answered the CONNECT with an error */
     *retry = t->connect_code >= 500;
-    if (t->connect_code == 407)
-      snprintf(msg, size, "the proxy %s (from %s) refused the tunnel: 407 Proxy Authentication Required "
-                          "(check the user name and password in the proxy URL)", proxy, from);
+    if (t->connect_code == 407 || t->connect_code == 401)
+      snprintf(msg, size, "the proxy %s (from %s) refused the tunnel: HTTP %ld, %s (%s)", proxy, from,
+               t->connect_code, t->connect_code == 407 ? "Proxy Authentication Required" : "Unauthorized",
+               strchr(proxy, '@') ? "check the user name and password in the proxy URL"
+                                  : "the proxy URL has no user name and password");
     else
       snprintf(msg, size, "the proxy %s (from %s) refused the tunnel to %s: HTTP %ld", proxy, from, host,
                t->connect_code);
