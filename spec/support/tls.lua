@@ -5,7 +5,8 @@ production path (https://, HTTP/2, private CAs, proxies).
   local tls = require "spec.support.tls"
   local pki = tls.pki()                 -- certificates made now with openssl, in a temp dir
   pki.ca                                -- PEM of the test CA (what ca_bundle names)
-  pki.other_ca                          -- PEM of a CA that signed nothing the fronts use
+  pki.other_ca                          -- PEM of a CA that signed only the "unknown_ca" front's
+  pki.ca_dir                            -- a hashed directory holding the test CA (SSL_CERT_DIR)
   local front = tls.front{backend = m.port, pki = pki, cert = "good"}
       -- nghttpx: TLS + HTTP/2 (ALPN h2, http/1.1) on a free port, forwarding to the mock
       -- cert: "good" (localhost, 127.0.0.1), "expired", "wrong_host", "unknown_ca"
@@ -13,6 +14,7 @@ production path (https://, HTTP/2, private CAs, proxies).
   front:log()                           -- access log: {{port=, alpn=, status=, method=, path=}}
   front:connections()                   -- how many client connections the log shows
   local proxy = tls.proxy{auth = "user:password"}   -- tinyproxy (CONNECT), auth optional
+  local raw = tls.raw_server(bytes)     -- answers `bytes` to whatever it is sent, then closes
   proxy.url, proxy.port, proxy:log()    -- "http://127.0.0.1:PORT", PORT, its log text
   x:stop(); pki:cleanup()               -- idempotent; also on __close and __gc
 
@@ -110,7 +112,8 @@ function M.pki()
     self:cleanup()
     error(err, 2)
   end
-  self.ca, self.other_ca = dir .. "/ca.pem", dir .. "/other_ca.pem"
+  self.ca, self.other_ca, self.ca_dir = dir .. "/ca.pem", dir .. "/other_ca.pem", dir .. "/ca.d"
+  sh(("mkdir %s && cp %s %s/ && openssl rehash %s"):format(self.ca_dir, self.ca, self.ca_dir, self.ca_dir))
   return self
 end
 
@@ -241,6 +244,35 @@ function M.proxy(opts)
   end)
   self.url = "http://127.0.0.1:" .. self.port
   self.log = function(s) return s:file("proxy.log") end
+  return self
+end
+
+---------------------------------------------------------------------------
+-- A raw server: answers `reply` to the first bytes of each connection, then closes it. As a
+-- plain HTTP server answers a TLS hello (400), or a TLS server a plain request (an alert).
+---------------------------------------------------------------------------
+local RAW_SERVER = [[
+local socket = require "socket"
+local server = assert(socket.bind("127.0.0.1", tonumber(arg[1])))
+local reply = arg[2]:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+while true do
+  local c = server:accept()
+  if c then
+    c:settimeout(2)
+    c:receive(1)
+    c:send(reply)
+    c:close()
+  end
+end
+]]
+
+function M.raw_server(reply)
+  local encoded = reply:gsub("[^%w ]", function(ch) return ("%%%02X"):format(ch:byte()) end)
+  local self = start("raw server", function(port, dir)
+    cli.write_file(dir .. "/raw-server.lua", RAW_SERVER)
+    return { cli.HOST, dir .. "/raw-server.lua", tostring(port), encoded }
+  end)
+  self.url = "https://127.0.0.1:" .. self.port .. "/v2"
   return self
 end
 
