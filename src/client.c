@@ -941,6 +941,8 @@ static void client_log_debug_request(lua_State *L, int call_idx) {
   }
   luaL_pushresult(&b);
   log_printf("request %s %s", call->method, call->url);
+  if (call->client->conn.proxy_shown != NULL) /* never the proxy URL itself: it may hold a password */
+    log_printf("through the proxy %s (from %s)", call->client->conn.proxy_shown, call->client->conn.proxy_from);
   log_headers("request headers", lua_tostring(L, -1), lua_rawlen(L, -1));
   lua_pop(L, 1);
   if (call->body != NULL) log_body("request body", call->body, call->body_len, 0);
