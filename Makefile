@@ -4,7 +4,7 @@ VERSION := 0.1.0
 
 # Debian 12 packages the build, the specs and the scripts need.
 PACKAGES := gcc make lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-cjson-dev \
-            lua-busted libreadline-dev lua-socket lua-argparse
+            lua-busted libreadline-dev lua-socket lua-argparse openssl nghttp2-proxy tinyproxy
 
 CC ?= cc
 CFLAGS ?= -O2 -g

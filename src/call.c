@@ -129,7 +129,12 @@ static void call_build_headers(lua_State *L, int call_idx, int client_idx, int c
 /* Whether a failed attempt may be retried: x-should-retry overrides the status rules. */
 static int call_retryable(const struct http_transfer *t) {
   int header;
-  if (t->result != CURLE_OK) return 1; /* no response */
+  if (t->result != CURLE_OK) { /* no response: retried unless a retry cannot help */
+    char msg[8];
+    int retry = 1, timed_out = 0;
+    if (!t->body_too_large) http_failure(t, msg, sizeof msg, &retry, &timed_out);
+    return retry;
+  }
   if (t->status >= 200 && t->status < 300) return 0; /* an undecodable body */
   header = response_should_retry(t);
   return header >= 0 ? header : (t->status == 408 || t->status == 409 || t->status == 429 || t->status >= 500);
@@ -170,6 +175,8 @@ static void call_log_request(lua_State *L, int call_idx) {
   }
   luaL_pushresult(&b);
   log_printf("request %s %s", call->method, call->url);
+  if (call->client->conn.proxy_shown != NULL) /* never the proxy URL itself: it may hold a password */
+    log_printf("through the proxy %s (from %s)", call->client->conn.proxy_shown, call->client->conn.proxy_from);
   log_headers("request headers", lua_tostring(L, -1), lua_rawlen(L, -1));
   lua_pop(L, 1);
   if (call->body != NULL) log_body("request body", call->body, call->body_len, 0);
@@ -193,7 +200,6 @@ static enum call_outcome call_outcome(lua_State *L, struct call *call) {
   ctx.method = call->method;
   ctx.url = call->url;
   ctx.attempts = call->attempt;
-  ctx.timeout_ms = call->timeout_ms;
   ctx.raw = call->raw;
   if (response_push(L, &call->xfer, &ctx)) return CALL_OK;
   return (call_retryable(&call->xfer) && call->attempt <= call->max_retries) ? CALL_RETRY : CALL_FAIL;
@@ -238,6 +244,7 @@ static int call_run(lua_State *L, int call_idx) {
       req.body_len = call->body_len;
       req.timeout_ms = call->timeout_ms;
       req.user_agent = client_user_agent(L, call->client);
+      req.conn = &call->client->conn;
       call->attempt++;
       if (call->client->log_level >= LOG_DEBUG) call_log_request(L, call_idx);
       rc = http_start(http_loop_get(L), &call->xfer, &req);
@@ -291,14 +298,14 @@ int call_start(lua_State *L, int client_idx, const char *method, int path_idx, i
   call_idx = lua_gettop(L);
   call->client = c;
   call->method = method;
-  call->timeout_ms = (long)(c->timeout_s * 1000.0);
+  call->timeout_ms = c->timeout_ms;
   call->max_retries = c->max_retries;
   call->secret_response = secret_response;
   lua_pushvalue(L, client_idx);
   lua_setiuservalue(L, call_idx, CALL_UV_CLIENT);
   if (opts_idx) {
     if (lua_getfield(L, opts_idx, "timeout") != LUA_TNIL)
-      call->timeout_ms = (long)(client_check_timeout(L, -1, "request options") * 1000.0);
+      call->timeout_ms = client_check_timeout(L, -1, "request options", "timeout");
     if (lua_getfield(L, opts_idx, "max_retries") != LUA_TNIL)
       call->max_retries = client_check_retries(L, -1, "request options");
     if (lua_getfield(L, opts_idx, "raw") != LUA_TNIL) call->raw = lua_toboolean(L, -1);

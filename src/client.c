@@ -12,11 +12,14 @@
 #include <lauxlib.h>
 
 #include "client.h"
+#include "conn.h"
 #include "http.h"
 #include "log.h"
 
 #define CLIENT_DEFAULT_BASE_URL "https://api.telnyx.com/v2"
-#define CLIENT_DEFAULT_TIMEOUT 60.0
+#define CLIENT_DEFAULT_TIMEOUT_MS 60000L
+#define CLIENT_DEFAULT_CONNECT_TIMEOUT_MS 5000L /* as the Python SDK */
+#define CLIENT_MAX_TIMEOUT_S 86400.0 /* a day: larger values are refused, not clamped */
 #define CLIENT_DEFAULT_RETRIES 2
 #define CLIENT_MAX_HEADER 8192 /* bytes of an extra header's value, or of the API key */
 
@@ -58,16 +61,39 @@ struct client *client_check(lua_State *L, int idx) {
 
 /* ---- validation of options ---- */
 
+/*
+ * The loopback rule for plain http://: `localhost` (which libcurl answers itself, without
+ * DNS), `[::1]`, or a literal 127.0.0.0/8 address as four decimal parts of 0 to 255 without
+ * leading zeros. Nothing else: no other spelling of an address (127.1, 0x7f.0.0.1, 0177...),
+ * no trailing dot, no name that a resolver would be asked about (127.0.0.1.2, 127.).
+ */
 static int client_is_loopback_host(const char *host, size_t n) {
+  size_t i = 0;
+  int part;
   if (n == 9 && strncasecmp(host, "localhost", 9) == 0) return 1;
   if (n == 5 && strncmp(host, "[::1]", 5) == 0) return 1;
-  if (n >= 4 && strncmp(host, "127.", 4) == 0) {
-    size_t i;
-    for (i = 4; i < n; i++)
-      if (!((host[i] >= '0' && host[i] <= '9') || host[i] == '.')) return 0;
-    return 1;
+  for (part = 0; part < 4; part++) {
+    size_t start;
+    int value = 0;
+    if (part > 0 && (i >= n || host[i++] != '.')) return 0;
+    start = i;
+    while (i < n && host[i] >= '0' && host[i] <= '9' && i - start < 3) value = value * 10 + (host[i++] - '0');
+    if (i == start || value > 255 || (i - start > 1 && host[start] == '0')) return 0;
+    if (part == 0 && value != 127) return 0;
   }
-  return 0;
+  return i == n;
+}
+
+/* Whether what follows a URL's host is nothing or ":PORT" (1 to 65535, decimal). */
+static int client_valid_port(const char *p, const char *end) {
+  long port = 0;
+  if (p == end) return 1;
+  if (*p++ != ':' || p == end || end - p > 5) return 0;
+  for (; p < end; p++) {
+    if (*p < '0' || *p > '9') return 0;
+    port = port * 10 + (*p - '0');
+  }
+  return port >= 1 && port <= 65535;
 }
 
 /*
@@ -87,11 +113,12 @@ static const char *client_check_base_url(const char *url) {
     return "base_url must not contain credentials";
   if (strpbrk(url, "?#") != NULL) return "base_url must not contain a query or fragment";
   if (end == host) return "base_url has no host";
-  if (!https) {
+  {
     /* the host without its port: "[::1]:8080" -> "[::1]", "127.0.0.1:80" -> "127.0.0.1" */
     const char *port = host[0] == '[' ? memchr(host, ']', (size_t)(end - host)) : NULL;
     port = port ? port + 1 : memchr(host, ':', (size_t)(end - host));
-    if (!client_is_loopback_host(host, (size_t)((port ? port : end) - host)))
+    if (!client_valid_port(port ? port : end, end)) return "base_url has an invalid port";
+    if (!https && !client_is_loopback_host(host, (size_t)((port ? port : end) - host)))
       return "base_url uses plain http:// to a host that is not loopback; the API key would "
              "travel in clear text (use https://)";
   }
@@ -172,12 +199,19 @@ static void client_env_headers(lua_State *L, int dst) {
   }
 }
 
-double client_check_timeout(lua_State *L, int idx, const char *what) {
+/*
+ * A timeout in seconds, as whole milliseconds for libcurl: rounded up, since 0 ms would mean
+ * "no timeout" to libcurl; above a day refused (also infinity), so the conversion cannot
+ * overflow. NaN, zero and negatives are refused.
+ */
+long client_check_timeout(lua_State *L, int idx, const char *what, const char *name) {
   lua_Number t;
-  if (!lua_isnumber(L, idx)) luaL_error(L, "%s: timeout must be a number of seconds", what);
+  if (!lua_isnumber(L, idx)) luaL_error(L, "%s: %s must be a number of seconds", what, name);
   t = lua_tonumber(L, idx);
-  if (!(t > 0) || isinf(t)) luaL_error(L, "%s: timeout must be a positive number of seconds", what);
-  return t;
+  if (!(t > 0)) luaL_error(L, "%s: %s must be a positive number of seconds", what, name);
+  if (!(t <= CLIENT_MAX_TIMEOUT_S))
+    luaL_error(L, "%s: %s must be at most %d seconds (a day)", what, name, (int)CLIENT_MAX_TIMEOUT_S);
+  return (long)ceil(t * 1000.0);
 }
 
 int client_check_retries(lua_State *L, int idx, const char *what) {
@@ -206,6 +240,7 @@ void client_check_keys(lua_State *L, int idx, const char *const known[], const c
 /* ---- the client object ---- */
 
 static void client_release(struct client *c) {
+  conn_free(&c->conn);
   client_free_secret(c->api_key);
   free(c->base_url);
   free(c->user_agent);
@@ -243,7 +278,8 @@ const char *client_user_agent(lua_State *L, struct client *c) {
 
 /* telnyx.new([opts]) */
 static int client_new(lua_State *L) {
-  static const char *const known[] = {"api_key", "base_url", "timeout", "max_retries", "headers", NULL};
+  static const char *const known[] = {"api_key",         "base_url",  "timeout", "max_retries", "headers",
+                                      "connect_timeout", "ca_bundle", "proxy",   NULL};
   struct client *c;
   const char *err;
   const char *key = NULL, *base = NULL;
@@ -260,7 +296,8 @@ static int client_new(lua_State *L) {
   memset(c, 0, sizeof *c);
   c->closed = 1;
   luaL_setmetatable(L, CLIENT_MT);
-  c->timeout_s = CLIENT_DEFAULT_TIMEOUT;
+  c->timeout_ms = CLIENT_DEFAULT_TIMEOUT_MS;
+  c->conn.connect_timeout_ms = CLIENT_DEFAULT_CONNECT_TIMEOUT_MS;
   c->max_retries = CLIENT_DEFAULT_RETRIES;
   c->log_level = log_level_from_env();
   c->rng = (unsigned long long)(size_t)c ^ (unsigned long long)(http_now_ms() * 1000.0) ^ 0x9E3779B97F4A7C15ULL;
@@ -283,7 +320,10 @@ static int client_new(lua_State *L) {
     if (base == NULL || *base == '\0') base = CLIENT_DEFAULT_BASE_URL;
   }
   if ((err = client_check_base_url(base)) != NULL) return luaL_error(L, "telnyx.new: %s", err);
-  if (lua_getfield(L, 1, "timeout") != LUA_TNIL) c->timeout_s = client_check_timeout(L, -1, "telnyx.new");
+  if (lua_getfield(L, 1, "timeout") != LUA_TNIL) c->timeout_ms = client_check_timeout(L, -1, "telnyx.new", "timeout");
+  if (lua_getfield(L, 1, "connect_timeout") != LUA_TNIL)
+    c->conn.connect_timeout_ms = client_check_timeout(L, -1, "telnyx.new", "connect_timeout");
+  conn_resolve(L, &c->conn, 1, base);
   if (lua_getfield(L, 1, "max_retries") != LUA_TNIL) c->max_retries = client_check_retries(L, -1, "telnyx.new");
   lua_settop(L, 2);
   lua_newtable(L); /* headers: the environment's, then the option's */

@@ -4,6 +4,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "http.h"
 #include "log.h"
 
 #define CLIENT_MT "telnyx.Client"
@@ -16,8 +17,9 @@ struct client {
   char *api_key; /* NULL: missing, an error at the first request */
   char *base_url; /* without a trailing slash */
   char *user_agent;
-  double timeout_s;
+  long timeout_ms;
   int max_retries;
+  struct http_conn conn; /* connect timeout, CA bundle, proxy */
   enum log_level log_level;
   double paused_until_ms; /* a 429 pauses every call of this client until then */
   unsigned long long rng;
@@ -48,7 +50,8 @@ void client_free_secret(char *s);
  * client_merge_headers copies the headers table at src into the one at dst, checking names
  * and values; client_check_keys raises for a key of the table at idx not in `known`.
  */
-double client_check_timeout(lua_State *L, int idx, const char *what);
+/* A timeout option (`name`) in seconds, as whole milliseconds for libcurl (see client.c). */
+long client_check_timeout(lua_State *L, int idx, const char *what, const char *name);
 int client_check_retries(lua_State *L, int idx, const char *what);
 void client_merge_headers(lua_State *L, int src, int dst, const char *what);
 void client_check_keys(lua_State *L, int idx, const char *const known[], const char *what);

@@ -10,6 +10,7 @@
  * and turned into Lua errors by the caller after the transfer ends.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ struct http_loop {
   struct pollfd *fds, *ready;
   int nfds, capfds;
   double timer_due_ms; /* when libcurl wants curl_multi_socket_action on a timeout; < 0: never */
+  /* libcurl's built-in CA bundle and directory: a pooled handle is given them back when a
+     client names none, since setting NULL would mean "none" rather than "the default". */
+  char *default_ca_file, *default_ca_path;
 };
 
 static const char http_loop_key = 'l'; /* registry: the loop userdata */
@@ -167,9 +171,22 @@ static int http_on_timer(CURLM *multi, long timeout_ms, void *ud) {
   return 0;
 }
 
-static CURL *http_easy_new(void) {
+static char *http_strdup_or_null(const char *s) {
+  char *p = s ? malloc(strlen(s) + 1) : NULL;
+  if (p != NULL) strcpy(p, s);
+  return p;
+}
+
+static CURL *http_easy_new(struct http_loop *loop) {
   CURL *easy = curl_easy_init();
   if (easy == NULL) return NULL;
+  if (loop->default_ca_file == NULL && loop->default_ca_path == NULL) {
+    char *file = NULL, *path = NULL;
+    curl_easy_getinfo(easy, CURLINFO_CAINFO, &file);
+    curl_easy_getinfo(easy, CURLINFO_CAPATH, &path);
+    loop->default_ca_file = http_strdup_or_null(file);
+    loop->default_ca_path = http_strdup_or_null(path);
+  }
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, http_on_body);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, http_on_header);
@@ -199,7 +216,10 @@ static int http_loop_gc(lua_State *L) {
   }
   free(loop->fds);
   free(loop->ready);
+  free(loop->default_ca_file);
+  free(loop->default_ca_path);
   loop->fds = loop->ready = NULL;
+  loop->default_ca_file = loop->default_ca_path = NULL;
   loop->nfds = loop->capfds = 0;
   return 0;
 }
@@ -256,6 +276,11 @@ static void http_finish(struct http_transfer *t, CURLcode result) {
   struct http_loop *loop = t->loop;
   t->result = result;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+  if (result != CURLE_OK) { /* what http_failure explains */
+    curl_easy_getinfo(t->easy, CURLINFO_SSL_VERIFYRESULT, &t->verify_result);
+    curl_easy_getinfo(t->easy, CURLINFO_PROXY_SSL_VERIFYRESULT, &t->proxy_verify_result);
+    curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &t->connect_code);
+  }
   t->elapsed_ms = http_now_ms() - t->started_ms;
   curl_multi_remove_handle(loop->multi, t->easy);
   if (loop->npool < HTTP_POOL_MAX)
@@ -366,7 +391,8 @@ void http_wait(struct http_transfer *t) {
 }
 
 CURLcode http_start(struct http_loop *loop, struct http_transfer *t, const struct http_request *req) {
-  CURL *easy = loop->npool > 0 ? loop->pool[--loop->npool] : http_easy_new();
+  CURL *easy = loop->npool > 0 ? loop->pool[--loop->npool] : http_easy_new(loop);
+  const struct http_conn *conn = req->conn;
   CURLMcode mc;
   http_release(t);
   t->loop = loop;
@@ -378,7 +404,25 @@ CURLcode http_start(struct http_loop *loop, struct http_transfer *t, const struc
   t->errbuf[0] = '\0';
   t->status = 0;
   t->body_too_large = 0;
+  t->conn = conn;
+  t->url = req->url;
+  t->timeout_ms = req->timeout_ms;
+  t->verify_result = t->proxy_verify_result = t->connect_code = 0;
   curl_easy_setopt(easy, CURLOPT_URL, req->url);
+  /* Every connection setting each time: a pooled handle keeps the last client's. libcurl
+     reuses a connection only for the same settings. */
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, conn ? conn->connect_timeout_ms : 0L);
+  {
+    const char *file = conn && conn->ca_file ? conn->ca_file : loop->default_ca_file;
+    const char *path = conn && conn->ca_only ? NULL : conn && conn->ca_path ? conn->ca_path : loop->default_ca_path;
+    curl_easy_setopt(easy, CURLOPT_CAINFO, file);
+    curl_easy_setopt(easy, CURLOPT_CAPATH, path);
+    curl_easy_setopt(easy, CURLOPT_PROXY_CAINFO, file);
+    curl_easy_setopt(easy, CURLOPT_PROXY_CAPATH, path);
+  }
+  /* "" rather than NULL: no proxy, and libcurl does not read the environment (conn.c did). */
+  curl_easy_setopt(easy, CURLOPT_PROXY, conn && conn->proxy ? conn->proxy : "");
+  curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, req->user_agent);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
@@ -441,4 +485,160 @@ const char *http_header(const struct http_transfer *t, const char *name, size_t 
     line = *end ? end + 1 : end;
   }
   return NULL;
+}
+
+/* ---- failures ---- */
+
+/* "host:port" of a URL, for messages. */
+static void http_url_authority(const char *url, char *out, size_t size) {
+  const char *p = strstr(url, "://");
+  size_t n;
+  p = p ? p + 3 : url;
+  n = strcspn(p, "/?#");
+  if (n >= size) n = size - 1;
+  memcpy(out, p, n);
+  out[n] = '\0';
+}
+
+/* The X509_V_ERR_* numbers of OpenSSL's x509_vfy.h, which CURLINFO_SSL_VERIFYRESULT gives. */
+enum {
+  HTTP_X509_UNABLE_TO_GET_ISSUER_CERT = 2,
+  HTTP_X509_CERT_NOT_YET_VALID = 9,
+  HTTP_X509_CERT_HAS_EXPIRED = 10,
+  HTTP_X509_DEPTH_ZERO_SELF_SIGNED_CERT = 18,
+  HTTP_X509_SELF_SIGNED_CERT_IN_CHAIN = 19,
+  HTTP_X509_UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20,
+  HTTP_X509_UNABLE_TO_VERIFY_LEAF_SIGNATURE = 21,
+  HTTP_X509_HOSTNAME_MISMATCH = 62
+};
+
+/* Why a certificate did not verify, from OpenSSL's verify result (0: libcurl's own host check). */
+static void http_untrusted(const struct http_transfer *t, const char *whose, long v, const char *why,
+                           char *msg, size_t size) {
+  const struct http_conn *c = t->conn;
+  char cas[512];
+  if (c != NULL && c->ca_from != NULL)
+    snprintf(cas, sizeof cas, "%s (%s)", c->ca_file ? c->ca_file : "?", c->ca_from);
+  else
+    snprintf(cas, sizeof cas, "the system's CA certificates");
+  /* libcurl checks the host name itself after OpenSSL's verification, leaving v at 0 or 1
+     (X509_V_ERR_UNSPECIFIED). */
+  if ((v == 0 || v == 1) && (strstr(why, "subject name") != NULL || strstr(why, "host name") != NULL))
+    v = HTTP_X509_HOSTNAME_MISMATCH;
+  switch (v) {
+    case HTTP_X509_CERT_HAS_EXPIRED:
+      snprintf(msg, size, "TLS certificate not trusted: the certificate of %s has expired", whose);
+      break;
+    case HTTP_X509_CERT_NOT_YET_VALID:
+      snprintf(msg, size, "TLS certificate not trusted: the certificate of %s is not valid yet", whose);
+      break;
+    case HTTP_X509_UNABLE_TO_GET_ISSUER_CERT:
+    case HTTP_X509_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case HTTP_X509_SELF_SIGNED_CERT_IN_CHAIN:
+    case HTTP_X509_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case HTTP_X509_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      snprintf(msg, size, "TLS certificate not trusted: the certificate of %s is issued by an unknown CA "
+                          "(not in %s; name a CA bundle with ca_bundle or TELNYX_CA_BUNDLE)", whose, cas);
+      break;
+    case HTTP_X509_HOSTNAME_MISMATCH:
+      snprintf(msg, size, "TLS certificate not trusted: the certificate of %s is for another host name (%s)",
+               whose, why);
+      break;
+    default:
+      snprintf(msg, size, "TLS certificate not trusted: the certificate of %s does not verify (%s; X509 error %ld)",
+               whose, why, v);
+  }
+}
+
+void http_failure(const struct http_transfer *t, char *msg, size_t size, int *retry, int *timed_out) {
+  const struct http_conn *c = t->conn;
+  const char *proxy = c != NULL && c->proxy_shown != NULL ? c->proxy_shown : NULL;
+  const char *from = proxy ? c->proxy_from : "";
+  const char *why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->result);
+  int https = strncasecmp(t->url, "https://", 8) == 0;
+  double secs = (double)(c ? c->connect_timeout_ms : 0) / 1000.0;
+  if (secs <= 0 || (t->timeout_ms > 0 && (double)t->timeout_ms / 1000.0 < secs)) secs = (double)t->timeout_ms / 1000.0;
+  char host[256];
+  http_url_authority(t->url, host, sizeof host);
+  *retry = 1;
+  *timed_out = 0;
+  if (proxy != NULL && t->connect_code >= 300) { /* the proxy answered the CONNECT with an error */
+    *retry = t->connect_code >= 500;
+    if (t->connect_code == 407 || t->connect_code == 401)
+      snprintf(msg, size, "the proxy %s (from %s) refused the tunnel: HTTP %ld, %s (%s)", proxy, from,
+               t->connect_code, t->connect_code == 407 ? "Proxy Authentication Required" : "Unauthorized",
+               strchr(proxy, '@') ? "check the user name and password in the proxy URL"
+                                  : "the proxy URL has no user name and password");
+    else
+      snprintf(msg, size, "the proxy %s (from %s) refused the tunnel to %s: HTTP %ld", proxy, from, host,
+               t->connect_code);
+    return;
+  }
+  switch (t->result) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+      *retry = 0;
+      if (proxy != NULL && t->proxy_verify_result != 0) {
+        char whose[600];
+        snprintf(whose, sizeof whose, "the proxy %s", proxy);
+        http_untrusted(t, whose, t->proxy_verify_result, why, msg, size);
+      } else {
+        http_untrusted(t, host, t->verify_result, why, msg, size);
+      }
+      return;
+    case CURLE_SSL_CACERT_BADFILE:
+      *retry = 0;
+      snprintf(msg, size, "cannot load the CA certificates %s%s%s: %s", c && c->ca_file ? c->ca_file : "",
+               c && c->ca_from ? " from " : "", c && c->ca_from ? c->ca_from : "", why);
+      return;
+    case CURLE_SSL_CONNECT_ERROR:
+      if (strstr(why, "wrong version number") != NULL || strstr(why, "packet length too long") != NULL) {
+        *retry = 0;
+        snprintf(msg, size, "the server at %s answered in plain HTTP, not TLS: is it an http:// port? (%s)",
+                 host, why);
+        return;
+      }
+      break;
+    case CURLE_OPERATION_TIMEDOUT:
+      *timed_out = 1;
+      if (https && strstr(why, "SSL connection timeout") != NULL) {
+        /* Connected, then no answer to the TLS hello: a plain-HTTP server waiting for a request. */
+        *retry = 0;
+        snprintf(msg, size, "no TLS handshake from %s within %g s of connecting%s%s: is it a plain http:// port?",
+                 host, secs, proxy ? " through the proxy " : "", proxy ? proxy : "");
+      } else if (strstr(why, "Connection timed out") != NULL || strstr(why, "Failed to connect") != NULL) {
+        if (proxy != NULL)
+          snprintf(msg, size, "connecting to the proxy %s (from %s) timed out (%s)", proxy, from, why);
+        else
+          snprintf(msg, size, "connecting to %s timed out (%s)", host, why);
+      } else {
+        snprintf(msg, size, "request timed out after %g s", (double)t->timeout_ms / 1000.0);
+      }
+      return;
+    case CURLE_COULDNT_CONNECT:
+      if (proxy != NULL) {
+        snprintf(msg, size, "cannot connect to the proxy %s (from %s): %s", proxy, from, why);
+        return;
+      }
+      break;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      snprintf(msg, size, "cannot resolve the host name of the proxy %s (from %s)", proxy ? proxy : "", from);
+      return;
+    case CURLE_GOT_NOTHING:
+      if (!https) {
+        snprintf(msg, size, "%s: the server at %s closed the connection without an answer (if it is a TLS "
+                            "port, use https://)", why, host);
+        return;
+      }
+      break;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      if (!https && strstr(why, "HTTP/0.9") != NULL) {
+        *retry = 0;
+        snprintf(msg, size, "the server at %s did not answer in HTTP: is it a TLS port? (use https://)", host);
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  snprintf(msg, size, "%s", why);
 }

@@ -16,6 +16,21 @@ struct http_buf {
 
 enum http_state { HTTP_IDLE, HTTP_RUNNING, HTTP_DONE };
 
+/*
+ * A client's connection settings (resolved by conn.c). Strings are owned by the client;
+ * libcurl copies what it is given, and messages read them only while the client is open.
+ */
+struct http_conn {
+  long connect_timeout_ms; /* TCP and TLS; 0: libcurl's default */
+  char *ca_file;           /* NULL: libcurl's built-in bundle */
+  char *ca_path;           /* NULL: libcurl's built-in directory (unless ca_only) */
+  int ca_only;             /* ca_file alone is trusted: no directory */
+  const char *ca_from;     /* the option or variable that named ca_file; NULL: the system's */
+  char *proxy;             /* the proxy URL with its credentials; NULL: none */
+  char *proxy_shown;       /* the same with its credentials as [redacted] */
+  const char *proxy_from;  /* the option or variable that named it */
+};
+
 /* What a transfer sends. Nothing here is copied: it must outlive the transfer. */
 struct http_request {
   const char *method; /* GET, POST, PATCH, PUT, DELETE */
@@ -25,6 +40,7 @@ struct http_request {
   size_t body_len;
   long timeout_ms;
   const char *user_agent;
+  const struct http_conn *conn; /* NULL: defaults, no proxy */
 };
 
 struct http_loop;
@@ -43,6 +59,10 @@ struct http_transfer {
   double started_ms, elapsed_ms;
   struct http_buf body, headers; /* response body; raw header lines of the final response */
   char errbuf[CURL_ERROR_SIZE];
+  /* What the failure message needs, kept at the end of the transfer. */
+  const struct http_conn *conn;
+  const char *url;
+  long timeout_ms, verify_result, proxy_verify_result, connect_code;
   void *waiter; /* the scheduler's task waiting for it, if any */
   struct http_transfer *next_done;
   struct http_transfer *run_prev, *run_next; /* the loop's list of transfers in flight */
@@ -74,6 +94,14 @@ void http_release(struct http_transfer *t);
 
 /* Value of response header `name` (case-insensitive), trimmed; NULL when absent. */
 const char *http_header(const struct http_transfer *t, const char *name, size_t *len);
+
+/*
+ * A transfer that got no HTTP response (result != CURLE_OK): writes a one-line message that
+ * says what went wrong (certificate not trusted and why, plain HTTP on a TLS port, the proxy
+ * refused...) and sets *retry (0 for failures that a retry cannot fix) and *timed_out.
+ * Never shows a proxy's credentials.
+ */
+void http_failure(const struct http_transfer *t, char *msg, size_t size, int *retry, int *timed_out);
 
 /* Sleeps up to ms milliseconds, returning early when interrupted (Ctrl-C). */
 void http_sleep(double ms);

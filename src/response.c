@@ -3,6 +3,7 @@
  * raises (see response.h). Bodies from the network are hostile input: messages quoted from
  * them are cut to one readable line.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -186,20 +187,15 @@ int response_should_retry(const struct http_transfer *t) {
   return -1;
 }
 
-/* A transfer that got no HTTP response: pushes the error object. */
-static void response_connection_error(lua_State *L, const struct http_transfer *t, long timeout_ms) {
-  if (t->result == CURLE_OPERATION_TIMEDOUT) {
-    lua_pushfstring(L, "request timed out after %f s", (lua_Number)timeout_ms / 1000.0);
-    errors_push(L, "APIConnectionTimeoutError", 0, lua_tostring(L, -1));
-  } else if (t->body_too_large) {
-    lua_pushfstring(L, "response body larger than %d MB", (int)(HTTP_MAX_BODY >> 20));
-    errors_push(L, "APIConnectionError", 0, lua_tostring(L, -1));
-  } else {
-    const char *why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->result);
-    lua_pushstring(L, why);
-    errors_push(L, "APIConnectionError", 0, why);
-  }
-  lua_remove(L, -2);
+/* A transfer that got no HTTP response: pushes the error object (http_failure words it). */
+static void response_connection_error(lua_State *L, const struct http_transfer *t) {
+  char msg[1024];
+  int retry = 1, timed_out = 0;
+  if (t->body_too_large)
+    snprintf(msg, sizeof msg, "response body larger than %d MB", (int)(HTTP_MAX_BODY >> 20));
+  else
+    http_failure(t, msg, sizeof msg, &retry, &timed_out);
+  errors_push(L, timed_out ? "APIConnectionTimeoutError" : "APIConnectionError", 0, msg);
 }
 
 /* The decoded body of a 2xx response, or nil for none; 0 with an error pushed if undecodable. */
@@ -267,7 +263,7 @@ static void response_push_raw(lua_State *L, const struct http_transfer *t) {
 
 int response_push(lua_State *L, const struct http_transfer *t, const struct response_context *ctx) {
   if (t->result != CURLE_OK) {
-    response_connection_error(L, t, ctx->timeout_ms);
+    response_connection_error(L, t);
   } else if (t->status >= 200 && t->status < 300) {
     if (ctx->raw) {
       response_push_raw(L, t);

@@ -16,7 +16,6 @@
 struct response_context {
   const char *method, *url;
   int attempts;
-  long timeout_ms; /* named by a timeout's message */
   int raw; /* a 2xx becomes {status=, headers=, body=} instead of its decoded body */
 };
 

@@ -78,6 +78,10 @@ static void floor_easy_setup(CURL *easy, struct curl_slist *headers, struct floo
   curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 65536L);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, floor_on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, body);
+  /* Over https:// (the bench's TLS front): HTTP/2 as telnyx-lua negotiates it, and the CA
+     bundle that telnyx-lua is given. */
+  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  if (getenv("TELNYX_CA_BUNDLE") != NULL) curl_easy_setopt(easy, CURLOPT_CAINFO, getenv("TELNYX_CA_BUNDLE"));
 }
 
 /* The URL of page `number` of a list, `size` items a page. */

@@ -11,7 +11,9 @@ also on failure. The mock's own CPU is read from /proc/PID/schedstat around each
 
   --runs N      runs per measurement (at least 5 for published figures; startup uses 4x)
   --quick       small counts (a smoke test of the driver, a few seconds; targets not judged)
-  --only NAMES  comma-separated subset of: startup,list,stream,create,rotate,mock
+  --only NAMES  comma-separated subset of: startup,list,stream,create,rotate,rotate_tls,mock
+                (rotate_tls: the rotate workload over TLS and HTTP/2 through nghttpx, beside
+                plain HTTP/1.1 and beside libcurl alone through the same front)
   --out FILE    also write the tables (Markdown) to FILE (default build/bench/results.md)
 
 Output: a Markdown table of the measurements, one of the targets (met / missed) and the
@@ -589,10 +591,8 @@ local function rotate_usable(m)
   return true
 end
 
-local function bench_rotate()
-  log("rotate (mock at --latency %d)", N.latency)
-  local m = start_mock(N.latency)
-  local use_script, why = rotate_usable(m)
+-- The allowlist file of the rotate workload: N.rotate addresses.
+local function allowlist_file()
   local file = tmpdir .. "/allowlist.txt"
   local lines = {}
   for n = 1, N.rotate do
@@ -600,6 +600,14 @@ local function bench_rotate()
     lines[n] = format("%d.%d.%d.%d", v >> 24 & 255, v >> 16 & 255, v >> 8 & 255, v & 255)
   end
   write_file(file, "# make bench: " .. N.rotate .. " addresses\n" .. concat(lines, "\n") .. "\n")
+  return file
+end
+
+local function bench_rotate()
+  log("rotate (mock at --latency %d)", N.latency)
+  local m = start_mock(N.latency)
+  local use_script, why = rotate_usable(m)
+  local file = allowlist_file()
   local specs = {}
   for i, c in ipairs(N.concurrency) do
     specs[i] = { label = "rotate c=" .. c, run = function()
@@ -649,6 +657,82 @@ local function bench_rotate()
                                         .. "libcurl alone (curl_floor rotate)", top), results[#results])
   stop_mock(m)
   return how
+end
+
+-- A TLS + HTTP/2 front (nghttpx) before the mock: a CA and a certificate for 127.0.0.1 made
+-- with openssl; returns {url=, ca=, pid=} (the pid joins the mocks, stopped at the end).
+local function start_tls_front(m)
+  local ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+  local d = tmpdir .. "/tls"
+  write_file(tmpdir .. "/tls.ext", "subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n")
+  local cmd = format("mkdir -p %s && cd %s && openssl req -x509 %s -keyout ca.key -out ca.pem -days 2 "
+                     .. "-subj /CN=bench-ca && openssl req %s -keyout srv.key -out srv.csr -subj /CN=bench "
+                     .. "&& openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+                     .. "-out srv.pem -extfile %s", q(d), q(d), ec, ec, q(tmpdir .. "/tls.ext"))
+  assert(os.execute(cmd .. " >/dev/null 2>&1"), "openssl could not make the bench's certificates")
+  for _ = 1, 5 do
+    local s = assert(socket.bind("127.0.0.1", 0))
+    local _, port = s:getsockname()
+    s:close()
+    local f = { pid = tonumber(capture(format("nghttpx --conf=/dev/null --frontend=127.0.0.1,%s "
+      .. "--backend=127.0.0.1,%s --workers=1 --no-ocsp --errorlog-file=%s/nghttpx.log %s/srv.key %s/srv.pem "
+      .. "</dev/null >/dev/null 2>&1 & echo $!", port, m.root:match(":(%d+)$"), d, d, d))),
+      url = format("https://127.0.0.1:%s/v2", port), ca = d .. "/ca.pem" }
+    mocks[#mocks + 1] = f
+    for _ = 1, 250 do
+      local c = socket.tcp()
+      c:settimeout(0.1)
+      if c:connect("127.0.0.1", tonumber(port)) then
+        c:close()
+        return f
+      end
+      c:close()
+      if not proc_alive(f.pid) then break end
+      socket.sleep(0.02)
+    end
+    stop_mock(f)
+  end
+  error("nghttpx did not start: " .. (read_file(d .. "/nghttpx.log") or ""))
+end
+
+-- The rotate workload over TLS and HTTP/2 through the front, beside the same over plain
+-- HTTP/1.1 to the mock, and beside libcurl alone through the same front (whose hop is not ours).
+local function bench_rotate_tls()
+  log("rotate over TLS and HTTP/2 (nghttpx before the mock at --latency %d)", N.latency)
+  local m = start_mock(N.latency)
+  local front = start_tls_front(m)
+  local file = allowlist_file()
+  local c = N.concurrency[#N.concurrency]
+  local tls_env = api_env(m)
+  tls_env.TELNYX_BASE_URL, tls_env.TELNYX_CA_BUNDLE = front.url, front.ca
+  local function rotate(env)
+    mock_reset(m)
+    local r = measure({ HOST, ROTATE, "--apply", "--concurrency", tostring(c), file }, env, nil, m)
+    assert(mock_total(m) == N.rotate, "the mock does not hold every added address")
+    return r
+  end
+  local results = repeat_interleaved({
+    { label = "rotate https h2 c=" .. c, run = function() return rotate(tls_env) end },
+    { label = "rotate http/1.1 c=" .. c, run = function() return rotate(api_env(m)) end },
+    { label = "curl_floor rotate https h2 c=" .. c, run = function()
+      mock_reset(m)
+      local r = measure({ CURL_FLOOR, "rotate", front.url, tostring(N.rotate), tostring(c) }, tls_env,
+                        format("created=%d items=%d", N.rotate, N.rotate), m)
+      assert(mock_total(m) == N.rotate, "the mock does not hold every added address")
+      return r
+    end },
+  }, opts.runs, 1)
+  local what = format("%d additions, latency %d ms, concurrency %d", N.rotate, N.latency, c)
+  add_row("rotate_tls" .. c, "rotate over TLS + HTTP/2 through nghttpx: " .. what, results[1])
+  add_row("rotate_plain" .. c, "rotate over plain HTTP/1.1 to the mock: " .. what, results[2])
+  add_row("rotate_tls_floor" .. c, "floor: rotate's requests by libcurl alone through the same nghttpx "
+                                   .. "(curl_floor rotate, HTTP/2)", results[3])
+  local ours, floor = med("rotate_tls" .. c, "wall"), med("rotate_tls_floor" .. c, "wall")
+  target(format("rotate over TLS + HTTP/2 at concurrency %d vs libcurl alone through the same front", c),
+         format("%+.1f%% (%.0f vs %.0f ms)", (ours / floor - 1) * 100, ours * 1000, floor * 1000), "≤ +5%",
+         ours <= floor * 1.05)
+  stop_mock(front)
+  stop_mock(m)
 end
 
 local function bench_mock(m)
@@ -1018,6 +1102,10 @@ local function main()
   if wanted("rotate") then
     bench_rotate()
     machine_check("after rotate")
+  end
+  if wanted("rotate_tls") then
+    bench_rotate_tls()
+    machine_check("after rotate over TLS")
   end
 
   local d = derived()
