@@ -144,8 +144,12 @@ describe("mock server, whole spec", function()
   -- One request on a raw connection, headers exactly as given (Conn:send_request would add a
   -- JSON Content-Type to any body).
   local function send(conn, method, target, headers, body)
-    local lines = {method .. " " .. target .. " HTTP/1.1", "Host: 127.0.0.1", "Authorization: Bearer k"}
-    for k, v in pairs(headers or {}) do lines[#lines + 1] = k .. ": " .. v end
+    headers = headers or {}
+    local lines = {method .. " " .. target .. " HTTP/1.1", "Host: 127.0.0.1"}
+    if headers.Authorization == nil then lines[#lines + 1] = "Authorization: Bearer k" end
+    for k, v in pairs(headers) do
+      if v ~= "" then lines[#lines + 1] = k .. ": " .. v end
+    end
     if body then lines[#lines + 1] = "Content-Length: " .. #body end
     assert(conn.sock:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. (body or "")))
     return assert(conn:read_response())
@@ -217,5 +221,214 @@ describe("mock server, whole spec", function()
     end
     assert.are.equal(1155, count)   -- 1,156 but the WebSocket one
     assert.are.same({}, failures)
+  end)
+
+  local function first_error(resp, status)
+    assert.are.equal(status, resp.status, resp.body)
+    local e = assert(resp.json and resp.json.errors and resp.json.errors[1], resp.body)
+    assert.is_string(e.detail)
+    return e
+  end
+
+  describe("checks requests against the spec", function()
+    it("serves the /.well-known documents at the host root, not under /v2, without credentials", function()
+      local resp = raw("GET", "/.well-known/oauth-authorization-server", {Authorization = ""})
+      assert.are.equal(200, resp.status)
+      assert.is_table(resp.json)
+      assert.are.equal(404, raw("GET", "/v2/.well-known/oauth-authorization-server").status)
+      assert.are.equal(401, raw("GET", "/v2/messaging_profiles", {Authorization = ""}).status)
+    end)
+
+    it("answers 405 with Allow for a wrong method, 404 for an unknown path", function()
+      local resp = raw("PUT", "/v2/messaging_profiles")
+      first_error(resp, 405)
+      assert.are.equal("GET, POST", resp.headers.allow)
+      first_error(raw("GET", "/v2/messaging_profiles/x/nothing_here"), 404)
+    end)
+
+    it("names an unknown query parameter, a bad type and a bad enum value", function()
+      local e = first_error(raw("GET", "/v2/messaging_profiles?colour=red"), 422)
+      assert.are.equal("colour", e.source.parameter)
+      assert.matches("colour is not a query parameter", e.detail)
+      e = first_error(raw("GET", "/v2/messaging_profiles?page%5Bnumber%5D=two"), 422)
+      assert.are.equal("page[number]", e.source.parameter)
+      assert.matches("integer", e.detail)
+      e = first_error(raw("GET", "/v2/storage/cloudfs?filter%5Bstatus%5D=melting"), 422)
+      assert.are.equal("filter[status]", e.source.parameter)
+      assert.matches("must be one of: provisioning", e.detail)
+      e = first_error(raw("GET", "/v2/messaging_tollfree/verification/requests?page_size=5"), 422)
+      assert.are.same({parameter = "page"}, e.source)
+    end)
+
+    it("names a bad body field: unknown, missing, mistyped, not in the enum", function()
+      local ct = {["Content-Type"] = "application/json"}
+      local good = {name = "c", allowed_scopes = {"x"}, client_type = "public",
+                    allowed_grant_types = {"client_credentials"}}
+      local function with(k, v)
+        local b = {}
+        for key, x in pairs(good) do b[key] = x end
+        b[k] = v
+        return json.encode(b)
+      end
+      assert.are.equal(200, raw("POST", "/v2/oauth_clients", ct, json.encode(good)).status // 100 * 100)
+      local e = first_error(raw("POST", "/v2/oauth_clients", ct, with("favourite", 1)), 422)
+      assert.are.same({pointer = "/favourite"}, e.source)
+      e = first_error(raw("POST", "/v2/oauth_clients", ct, with("name", nil)), 422)
+      assert.are.same({pointer = "/name"}, e.source)
+      assert.matches("name is required", e.detail)
+      e = first_error(raw("POST", "/v2/oauth_clients", ct, with("name", 5)), 422)
+      assert.matches("name must be of type string", e.detail)
+      e = first_error(raw("POST", "/v2/oauth_clients", ct, with("client_type", "secretive")), 422)
+      assert.are.same({pointer = "/client_type"}, e.source)
+      assert.matches("must be one of", e.detail)
+      first_error(raw("POST", "/v2/oauth_clients", ct, "{not json"), 400)
+    end)
+
+    it("answers 415 naming the accepted types for a wrong Content-Type", function()
+      local e = first_error(raw("POST", "/v2/messaging_profiles", {["Content-Type"] = "text/csv"}, "a,b"), 415)
+      assert.are.same({parameter = "Content-Type"}, e.source)
+      assert.matches("text/csv", e.detail)
+      assert.matches("application/json", e.detail)
+    end)
+
+    it("refuses a missing required header, naming it", function()
+      local ct = {["Content-Type"] = "application/json"}
+      local e = first_error(raw("POST", "/v2/storage/cloudfs", ct, '{"name":"fs","region":"us-east-1"}'), 422)
+      assert.are.same({parameter = "Idempotency-Key"}, e.source)
+      e = first_error(raw("POST", "/v2/storage/cloudfs/abc/actions/rotate-meta-token", {}), 422)
+      assert.are.same({parameter = "Idempotency-Key"}, e.source)
+      ct["Idempotency-Key"] = "k1"
+      assert.are.equal(2, raw("POST", "/v2/storage/cloudfs", ct, '{"name":"fs","region":"us-east-1"}').status // 100)
+    end)
+  end)
+
+  describe("keeps records of a collection", function()
+    it("creates, lists, retrieves, updates and deletes on one store, merging the create's fields", function()
+      local ct = {["Content-Type"] = "application/json"}
+      local created = raw("POST", "/v2/messaging_profiles", ct, '{"name":"mp-1","whitelisted_destinations":["US"]}')
+      assert.are.equal(200, created.status)
+      local rec = created.json.data
+      assert.are.equal("mp-1", rec.name)
+      local got = raw("GET", "/v2/messaging_profiles/" .. rec.id).json.data
+      assert.are.same(rec, got)
+      local listed = raw("GET", "/v2/messaging_profiles?page%5Bsize%5D=250").json
+      local found = false
+      for _, x in ipairs(listed.data) do if x.id == rec.id then found = true end end
+      assert.is_true(found)
+      local patched = raw("PATCH", "/v2/messaging_profiles/" .. rec.id, ct, '{"name":"mp-2"}').json.data
+      assert.are.equal("mp-2", patched.name)
+      assert.are.equal("mp-2", raw("GET", "/v2/messaging_profiles/" .. rec.id).json.data.name)
+      assert.are.equal(200, raw("DELETE", "/v2/messaging_profiles/" .. rec.id).status)
+      first_error(raw("GET", "/v2/messaging_profiles/" .. rec.id), 404)
+    end)
+  end)
+
+  -- One list per pagination kind, walked by the kind's rule (scripts/build/SOURCES.md).
+  local function data(b) return b.data end
+  local function flat_stop(b) return b.meta.page_number >= b.meta.total_pages end
+  local function flat_next(b) return b.meta.page_number + 1 end
+  local KINDS = {
+    {"DefaultFlatPagination", "/oauth_clients", "page[size]", "page[number]", data, flat_next, flat_stop},
+    {"DefaultFlatPaginationTopLevelArray", "/ai/mcp_servers", "page[size]", "page[number]",
+      function(b) return b end, "sent+1"},
+    {"DefaultFlatPaginationForInexplicitNumberOrders", "/inexplicit_number_orders", "page_size", "page_number",
+      data, flat_next, flat_stop},
+    {"DefaultPaginationForLogMessages", "/external_connections/log_messages", "page[size]", "page[number]",
+      function(b) return b.log_messages end, flat_next, flat_stop},
+    {"DefaultPaginationForMessagingTollfree", "/messaging_tollfree/verification/requests", "page_size", "page",
+      function(b) return b.records end, "sent+1", function(b, sent) return sent >= b.total_records end, 1},
+    {"DefaultPaginationForQueues", "/texml/Accounts/{account_sid}/Queues", "PageSize", "Page",
+      function(b) return b.queues end, "sent+1"},
+    {"PerPagePagination", "/legacy/reporting/usage_reports/voice", "per_page", "page", data, flat_next, flat_stop},
+    {"PerPagePaginationV2", "/10dlc/brand", "recordsPerPage", "page", function(b) return b.records end,
+      function(b) return b.page + 1 end, function(b, _, seen) return seen >= b.totalRecords end},
+    {"CursorFlatPagination", "/storage/kvs/{id}/keys", "limit", "cursor", data, function(b) return b.meta.cursor end},
+    {"EmailCursorPagination", "/email_templates", "page_size", "page_cursor", data,
+      function(b) return b.meta.page_cursor end},
+    {"EmailBracketCursorPagination", "/email_threads", "page[size]", "page[after]", data,
+      function(b) return b.meta.page_cursor end},
+    {"CloudfsCursorPagination", "/storage/cloudfs", "page[limit]", "page[after]", data,
+      function(b) return b.meta.cursors.after end},
+  }
+
+  describe("pages each pagination kind", function()
+    before_each(function() m:reset() end)
+    for _, k in ipairs(KINDS) do
+      local kind, template, size, param, items_of, next_of, stop, first = table.unpack(k)
+      it(kind .. " (" .. template .. "): 55 items seen once each, then it stops", function()
+        assert.are.equal(55, m:seed(template, 55).total)
+        local path = "/v2" .. template:gsub("{[^}]+}", "acct-1")
+        local seen, ids, requests = 0, {}, 0
+        local value = first
+        while true do
+          local target = path .. "?" .. size .. "=10"
+          if value ~= nil then target = target .. "&" .. param .. "=" .. tostring(value) end
+          requests = requests + 1
+          assert.is_true(requests <= 8, "the walk does not stop")
+          local resp = raw("GET", target)
+          assert.are.equal(200, resp.status, resp.body)
+          local items = items_of(resp.json)
+          if #items == 0 then break end
+          for _, item in ipairs(items) do
+            local id = item.id or json.encode(item) .. seen
+            assert.is_nil(ids[id], "seen twice: " .. tostring(id))
+            ids[id] = true
+            seen = seen + 1
+          end
+          local sent = value or 1
+          if next_of == "sent+1" then value = sent + 1 else value = next_of(resp.json) end
+          if stop and stop(resp.json, sent, seen) then break end
+          if value == nil or value == json.null then break end
+        end
+        assert.are.equal(55, seen)
+      end)
+    end
+  end)
+
+  describe("parses form and multipart bodies", function()
+    it("logs a form body's fields and accepts it, refusing a missing required field", function()
+      m:clear_requests()
+      local ct = {["Content-Type"] = "application/x-www-form-urlencoded"}
+      local resp = raw("POST", "/v2/oauth/token", ct, "grant_type=client_credentials&scope=a+b")
+      assert.are.equal(200, resp.status, resp.body)
+      local e = first_error(raw("POST", "/v2/oauth/token", ct, "scope=x"), 422)
+      assert.are.same({pointer = "/grant_type"}, e.source)
+      local entry = m:requests()[1]
+      assert.are.equal("application/x-www-form-urlencoded", entry.content_type)
+      assert.are.same({grant_type = "client_credentials", scope = "a b"}, entry.form)
+    end)
+
+    it("logs a multipart body's parts (names, filenames, content types, sizes) and accepts it", function()
+      m:clear_requests()
+      local b = "b0undary"
+      local body = "--" .. b .. "\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nmy dict\r\n"
+        .. "--" .. b .. "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"words.xml\"\r\n"
+        .. "Content-Type: application/xml\r\n\r\n<lexicon>\r\n</lexicon>\r\n--" .. b .. "--\r\n"
+      local ct = {["Content-Type"] = "multipart/form-data; boundary=" .. b}
+      local resp = raw("POST", "/v2/pronunciation_dicts", ct, body)
+      assert.are.equal(2, resp.status // 100, resp.body)
+      local entry = m:requests()[1]
+      assert.are.equal("multipart/form-data; boundary=" .. b, entry.content_type)
+      assert.are.same({name = "my dict"}, entry.form)
+      assert.are.same({
+        {name = "name", filename = json.null, content_type = json.null, size = 7},
+        {name = "file", filename = "words.xml", content_type = "application/xml", size = 21},
+      }, entry.parts)
+      -- without the file part, the required field is named
+      local short = "--" .. b .. "\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nd\r\n--" .. b .. "--\r\n"
+      local e = first_error(raw("POST", "/v2/pronunciation_dicts", ct, short), 422)
+      assert.are.same({pointer = "/file"}, e.source)
+      -- a multipart Content-Type without a boundary cannot be read
+      e = first_error(raw("POST", "/v2/pronunciation_dicts", {["Content-Type"] = "multipart/form-data"}, body), 400)
+      assert.matches("boundary", e.detail)
+    end)
+
+    it("takes an octet-stream body as it is and answers non-JSON documents as bytes of their type", function()
+      m:clear_requests()
+      local resp = raw("GET", "/v2/documents/doc-1/download")
+      assert.are.equal(200, resp.status)
+      assert.are.equal(1, #m:requests())
+      assert.is_not.matches("json", resp.headers["content-type"] or "")
+    end)
   end)
 end)

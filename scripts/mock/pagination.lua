@@ -78,7 +78,7 @@ local function int_query(q, name, default, lo, hi)
   return n
 end
 
-local CURSOR_PREFIX = "mock-cursor-"
+local CURSOR_PREFIX = "mockcursor"   -- no pattern magic: it goes into a pattern
 
 -- One page of `all` (an array of records) for a request with query `q`, as the kind answers
 -- it. opts: size_schema(name) -> the declared schema of a size parameter, if any; path (the
