@@ -127,9 +127,13 @@ end
 local function main(argv)
   local args = parse_args(argv)
   util.verbose = args.verbose
+  -- No collection while the documents are read: each step would walk the whole decoded
+  -- spec, which is all live anyway.
+  collectgarbage("stop")
   state.api = schemas.load_api(args.spec)
   state.resources, state.routes = routes.build_api(state.api)
   if not args.subset_only then state.catalog = catalog.load(args.whole_spec, args.sdk_methods) end
+  collectgarbage("restart")
   state.base_latency_ms = max(0, args.latency or 0)
   control.reset_state(args.seed or floor(socket.gettime() * 1000000))
 
