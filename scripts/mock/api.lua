@@ -1,11 +1,15 @@
--- Serving an API request: authorization, the route, then the operation's handler (create,
--- retrieve, update, delete, a list, or an action by operationId).
+-- Serving an API request: authorization, the route, then the operation's handler. The
+-- account-access subset's operations keep their own handlers (create, retrieve, update,
+-- delete, a list, or an action by operationId); every other operation of the whole spec is
+-- served by mock.generic.
 
 local util = require "mock.util"
 local lists = require "mock.lists"
 local routes = require "mock.routes"
 local store = require "mock.store"
 local responses = require "mock.responses"
+local catalog = require "mock.catalog"
+local generic = require "mock.generic"
 local shared = require "mock.state"
 
 local NULL, now_ms, base64url, B64URL, EMPTY_ARRAY, json_encode, scalar_text =
@@ -135,21 +139,57 @@ local function authorized(value)
   return token ~= nil and token ~= ""
 end
 
+local function method_not_allowed(...)
+  local allowed, seen = {}, {}
+  for i = 1, select("#", ...) do
+    local route = select(i, ...)
+    for m in pairs(route and route.ops or {}) do
+      if not seen[m] then seen[m], allowed[#allowed + 1] = true, m end
+    end
+  end
+  sort(allowed)
+  local resp = error_response(nil, 405)
+  resp.headers = {Allow = concat(allowed, ", ")}
+  return resp
+end
+
+-- Does the operation ask for credentials? Not when its `security` is empty or allows none.
+local function needs_auth(op)
+  local sec = op.raw.security
+  if type(sec) ~= "table" then return true end
+  if next(sec) == nil then return false end
+  for _, req in ipairs(sec) do if next(req) == nil then return false end end
+  return true
+end
+
+-- An operation of the whole spec outside the subset: under /v2, or at the root for the paths
+-- whose `servers` says so.
+local function route_whole(req, prefix, path, subset_route)
+  local route, params = nil, nil
+  if state.catalog then route, params = catalog.match_route(state.catalog, prefix, path) end
+  local op = route and route.ops[req.method]
+  if not op then
+    -- as before the whole spec was served: under /v2, credentials are checked first
+    if prefix == "/v2" and not authorized(req.headers.authorization) then return error_response(nil, 401) end
+    if route or subset_route then return method_not_allowed(subset_route, route) end
+    return error_response(nil, 404)
+  end
+  if needs_auth(op) and not authorized(req.headers.authorization)
+      and not match(req.headers.authorization or "", "^[Bb][Aa][Ss][Ii][Cc]%s+%S") then
+    return error_response(op, 401)
+  end
+  return generic.serve(op, req, params)
+end
+
 local function route_api(req)
   local path = req.path
-  if sub(path, 1, 4) ~= "/v2/" then return error_response(nil, 404) end
-  if not authorized(req.headers.authorization) then return error_response(nil, 401) end
+  if sub(path, 1, 4) ~= "/v2/" then return route_whole(req, "", path, nil) end
   local route, params = match_route(sub(path, 4))
-  if not route then return error_response(nil, 404) end
-  local op = route.ops[req.method]
+  local op = route and route.ops[req.method]
   if not op then
-    local allowed = {}
-    for m in pairs(route.ops) do allowed[#allowed + 1] = m end
-    sort(allowed)
-    local resp = error_response(nil, 405)
-    resp.headers = {Allow = concat(allowed, ", ")}
-    return resp
+    return route_whole(req, "/v2", sub(path, 4), route)
   end
+  if not authorized(req.headers.authorization) then return error_response(nil, 401) end
   local handler = HANDLERS[op.kind] or ACTIONS[op.id]
   if not handler then return error_response(op, 500, "The mock has no handler for " .. tostring(op.id)) end
   return handler(op, req, params[1])

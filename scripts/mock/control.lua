@@ -5,6 +5,7 @@ local util = require "mock.util"
 local faults = require "mock.faults"
 local store = require "mock.store"
 local responses = require "mock.responses"
+local generic = require "mock.generic"
 local shared = require "mock.state"
 
 local log_error, new_rng, json_encode, json_decode =
@@ -30,6 +31,7 @@ local function reset_state(seed)
   state.organization_id = state.rng.uuid()
   state.seq = 0
   for _, res in pairs(state.resources) do res.store = new_store() end
+  state.generic_stores = {}
   state.faults = {}
   state.log = {first = 1, last = 0}
   state.stats = new_stats(state.stats)
@@ -132,16 +134,23 @@ end
 CONTROL["POST seed"] = function(req)
   local body, problem = control_body(req)
   if not body then return problem end
-  local res = type(body) == "table" and state.resources[body.resource or ""]
-  if not res then
+  local name = type(body) == "table" and body.resource or ""
+  -- "/access_ip_address" names the account-access resource as "access_ip_address" does
+  local res = type(name) == "string" and (state.resources[name] or state.resources[match(name, "^/([^/]+)$") or ""])
+  local whole = not res and type(name) == "string" and state.catalog and generic.seedable(name)
+  if not res and not whole then
     local names = {}
-    for name in pairs(state.resources) do names[#names + 1] = name end
+    for n in pairs(state.resources) do names[#names + 1] = n end
     sort(names)
-    return control_error(400, "resource must be one of: " .. concat(names, ", "))
+    return control_error(400, "resource must be one of: " .. concat(names, ", ")
+      .. ", or the path of a list of the spec (\"/messaging_profiles\")")
   end
   local count = tointeger(body.count or 1)
   if not count or count < 0 or count > MAX_SEED then
     return control_error(400, "count must be an integer from 0 to " .. MAX_SEED)
+  end
+  if whole then
+    return json_response(200, {resource = name, created = count, total = generic.seed(name, count)})
   end
   seed_records(res, count)
   return json_response(200, {resource = res.name, created = count, total = #store_items(res)})

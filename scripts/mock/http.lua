@@ -28,7 +28,7 @@ local REASONS = {
   [100] = "Continue", [200] = "OK", [201] = "Created", [202] = "Accepted", [204] = "No Content",
   [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found",
   [405] = "Method Not Allowed", [408] = "Request Timeout", [409] = "Conflict",
-  [413] = "Payload Too Large", [422] = "Unprocessable Entity", [429] = "Too Many Requests",
+  [413] = "Payload Too Large", [415] = "Unsupported Media Type", [422] = "Unprocessable Entity", [429] = "Too Many Requests",
   [431] = "Request Header Fields Too Large", [500] = "Internal Server Error",
   [501] = "Not Implemented", [502] = "Bad Gateway", [503] = "Service Unavailable",
   [504] = "Gateway Timeout",
@@ -180,13 +180,15 @@ do
   end
 end
 
--- resp = {status=, body=?, content_type=?, headers=?}; a 204 carries neither a
+-- resp = {status=, body=?, content_type=? (false: none), headers=?}; a 204 carries neither a
 -- body nor Content-Length (RFC 9110 8.6); the answer to a HEAD has no body.
 -- The bytes of a response: head and body.
 local function render_response(resp, keep_alive, method)
   local status, body = resp.status, resp.body or ""
   local no_body = status == 204 or status == 304
-  local head = render_head(status, (not no_body) and (resp.content_type or JSON_TYPE) or nil,
+  local content_type = resp.content_type
+  if content_type == nil then content_type = JSON_TYPE end
+  local head = render_head(status, (not no_body and content_type) or nil,
     (not no_body) and #body or nil, keep_alive, resp.headers)
   if no_body or method == "HEAD" then body = "" end
   return head .. body

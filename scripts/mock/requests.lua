@@ -2,6 +2,7 @@
 -- per API request, opened when it is read and closed when it is answered (or not).
 
 local util = require "mock.util"
+local forms = require "mock.forms"
 local state = require("mock.state").state
 
 local NULL, log, now_ms = util.NULL, util.log, util.now_ms
@@ -47,6 +48,14 @@ local function begin_entry(conn, req)
                  body = req.body, conn = conn.id, t_start_ms = floor(now_ms()),
                  t_end_ms = NULL, status = NULL, t_arrived_ms = conn.data_ms or now_ms(),
                  t_due_ms = NULL, t_answered_ms = NULL}
+  entry.content_type = req.headers["content-type"] or NULL
+  -- form and multipart bodies as they were parsed: fields, and parts without their data
+  local form = forms.parsed(req)
+  if form then
+    entry.form = form.fields or NULL
+    if form.parts then entry.parts = forms.part_summaries(form.parts) end
+    if form.error then entry.form_error = form.error end
+  end
   local lg = state.log
   lg.last = lg.last + 1
   lg[lg.last] = entry

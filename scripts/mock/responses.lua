@@ -18,6 +18,7 @@ local ERRORS = {
   [405] = {"10005", "Method not allowed", "The requested method is not allowed for this URL."},
   [409] = {"10014", "Conflict", "The request conflicts with the current state of the resource."},
   [413] = {"10015", "Payload too large", "The request body is too large."},
+  [415] = {"10015", "Unsupported media type", "The request body's Content-Type is not accepted here."},
   [422] = {"10015", "Invalid parameter", "The request was well-formed but invalid."},
   [429] = {"10011", "Too many requests", "Rate limit exceeded, retry later."},
   [500] = {"10007", "Unexpected error", "An unexpected error occurred."},
@@ -32,7 +33,7 @@ local function integer_error_code(op, status)
   if not op then return false end
   local cached = op.int_codes[status]
   if cached ~= nil then return cached end
-  local api = state.api
+  local api = op.api or state.api   -- whole-spec operations carry their document
   local result = false
   local r = api.deref(op.raw.responses and (op.raw.responses[tostring(status)] or op.raw.responses.default))
   local c = r and r.content and r.content[JSON_TYPE]

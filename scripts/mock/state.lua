@@ -3,7 +3,8 @@
 local floor, max = math.floor, math.max
 
 local state = {
-  api = nil, resources = nil, routes = nil,
+  api = nil, resources = nil, routes = nil,   -- the account-access subset (mock.routes)
+  catalog = nil, generic_stores = {},          -- the whole spec (mock.catalog, mock.generic)
   seed = 0, rng = nil, request_rng = nil,
   base_latency_ms = 0, latency_ms = 0,
   last_stamp = 0, seq = 0,
