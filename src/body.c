@@ -175,7 +175,6 @@ void body_push_encoded(lua_State *L, int idx, enum body_kind kind) {
     b = buf_new(L);
     query_add_table(L, b, idx); /* the same encoding as a query string */
     buf_push_result(L, -1);
-    lua_remove(L, -2);
   } else {
     json_encode(L, idx);
   }
