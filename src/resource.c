@@ -517,7 +517,7 @@ static int resource_op_call(lua_State *L) {
   static const char *const known_opts[] = {"timeout", "max_retries", "headers", "extra_query", "extra_body",
                                            "extra_headers", "output", NULL};
   int op_idx = lua_upvalueindex(1);
-  int arg = 2, id_idx = 0, params_idx = 0, params_slot = 0, opts_idx = 0, client_idx, path_idx;
+  int arg = 2, id_idx = 0, params_idx = 0, opts_idx = 0, client_idx, path_idx;
   struct resource_shape sh;
   struct resource_parts parts;
   struct call_spec spec;
@@ -539,7 +539,7 @@ static int resource_op_call(lua_State *L) {
       return luaL_error(L, "%s: params must be a table, got %s", resource_op_name(L, op_idx),
                         luaL_typename(L, arg));
     if (!lua_isnoneornil(L, arg)) params_idx = arg;
-    params_slot = arg++;
+    arg++;
   }
   if (!lua_isnoneornil(L, arg)) {
     if (!lua_istable(L, arg))
@@ -558,7 +558,6 @@ static int resource_op_call(lua_State *L) {
     lua_newtable(L); /* the API expects an object even when no field is given */
     parts.body = lua_gettop(L);
   }
-  (void)params_slot;
   lua_getiuservalue(L, 1, RESOURCE_UV_CLIENT);
   client_idx = lua_gettop(L);
   client_check(L, client_idx);
