@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <lauxlib.h>
 
+#include "body.h"
 #include "buf.h"
 #include "call.h"
 #include "client.h"
@@ -29,9 +30,11 @@
 #define CALL_BACKOFF_INITIAL_MS 500.0
 #define CALL_BACKOFF_MAX_MS 8000.0
 #define CALL_MAX_URL 32768 /* servers answer 414 long before; libcurl fails at 1 MB */
+#define CALL_DEFAULT_SERVER "https://api.telnyx.com/v2" /* what a client's base_url stands for */
+#define CALL_API_ORIGIN "https://api.telnyx.com"
 
 /* Call user values: everything a transfer points at stays alive with the call. */
-enum { CALL_UV_CLIENT = 1, CALL_UV_URL, CALL_UV_BODY, CALL_UV_HEADERS, CALL_NUV = CALL_UV_HEADERS };
+enum { CALL_UV_CLIENT = 1, CALL_UV_URL, CALL_UV_BODY, CALL_UV_HEADERS, CALL_UV_OUTPUT, CALL_NUV = CALL_UV_OUTPUT };
 
 enum call_phase { CALL_BEFORE_ATTEMPT, CALL_IN_TRANSFER };
 
@@ -43,9 +46,12 @@ struct call {
   const char *url;    /* anchored in CALL_UV_URL */
   const char *body;   /* anchored in CALL_UV_BODY, or NULL */
   size_t body_len;
+  curl_mime *mime;    /* a multipart body, made again for each attempt from CALL_UV_BODY */
+  const char *output; /* opts.output, anchored in CALL_UV_OUTPUT, or NULL */
+  int nresults;       /* of a success */
   long timeout_ms;
   int max_retries, attempt;
-  int raw, secret_response;
+  int raw, secret_response, as_is, multipart;
   enum call_phase phase;
   double resume_at_ms;
 };
@@ -57,6 +63,8 @@ static int call_gc(lua_State *L) {
   http_release(&call->xfer);
   curl_slist_free_all(call->headers);
   call->headers = NULL;
+  curl_mime_free(call->mime); /* unbinds it from any handle it was set on */
+  call->mime = NULL;
   return 0;
 }
 
@@ -75,19 +83,19 @@ static void call_add_header(lua_State *L, struct call *call, const char *name, c
  * an earlier one of the same name (case-insensitively). Kept as a table in CALL_UV_HEADERS for
  * debug logging, and as the curl list.
  */
-static void call_build_headers(lua_State *L, int call_idx, int client_idx, int call_headers_idx,
-                                 const char *accept, int has_body) {
+static void call_build_headers(lua_State *L, int call_idx, int client_idx, const int call_headers[3],
+                                 const char *accept, const char *content_type, int has_body) {
   struct call *call = lua_touserdata(L, call_idx);
   struct client *c = call->client;
-  int merged;
+  int merged, i;
   lua_newtable(L);
   merged = lua_gettop(L);
   lua_pushstring(L, accept);
   lua_setfield(L, merged, "Accept");
-  if (has_body) {
-    lua_pushliteral(L, "application/json");
+  if (content_type != NULL) {
+    lua_pushstring(L, content_type);
     lua_setfield(L, merged, "Content-Type");
-  } else if (strcmp(call->method, "POST") == 0) {
+  } else if (!has_body && strcmp(call->method, "POST") == 0) {
     /* A bodiless POST still sets an empty POSTFIELDS, for which libcurl would claim a form
        (application/x-www-form-urlencoded); an empty value stops it sending any Content-Type. */
     lua_pushliteral(L, "");
@@ -98,7 +106,9 @@ static void call_build_headers(lua_State *L, int call_idx, int client_idx, int c
   lua_getiuservalue(L, client_idx, CLIENT_UV_HEADERS);
   client_merge_headers(L, lua_gettop(L), merged, "headers");
   lua_pop(L, 1);
-  if (call_headers_idx) client_merge_headers(L, call_headers_idx, merged, "headers");
+  /* the operation's declared headers from params, then opts.headers, then opts.extra_headers */
+  for (i = 0; i < 3; i++)
+    if (call_headers[i]) client_merge_headers(L, call_headers[i], merged, i == 2 ? "extra_headers" : "headers");
   /* Credentials come from api_key only, so an Authorization header is never taken. */
   lua_pushnil(L);
   while (lua_next(L, merged) != 0) {
@@ -201,7 +211,23 @@ static enum call_outcome call_outcome(lua_State *L, struct call *call) {
   ctx.url = call->url;
   ctx.attempts = call->attempt;
   ctx.raw = call->raw;
-  if (response_push(L, &call->xfer, &ctx)) return CALL_OK;
+  ctx.as_is = call->as_is;
+  call->nresults = 1;
+  if (call->output != NULL && call->xfer.result == CURLE_OK && call->xfer.status >= 200 && call->xfer.status < 300) {
+    response_save(L, &call->xfer, call->output);
+    call->nresults = 2;
+    return CALL_OK;
+  }
+  if (response_push(L, &call->xfer, &ctx)) {
+    if (response_body_as_is(&call->xfer, &ctx)) { /* the body and its content type */
+      size_t n;
+      const char *ct = http_header(&call->xfer, "content-type", &n);
+      if (ct != NULL) lua_pushlstring(L, ct, n);
+      else lua_pushnil(L);
+      call->nresults = 2;
+    }
+    return CALL_OK;
+  }
   return (call_retryable(&call->xfer) && call->attempt <= call->max_retries) ? CALL_RETRY : CALL_FAIL;
 }
 
@@ -242,6 +268,12 @@ static int call_run(lua_State *L, int call_idx) {
       req.headers = call->headers;
       req.body = call->body;
       req.body_len = call->body_len;
+      if (call->multipart && call->attempt > 0) { /* a mime is bound to the handle it was sent on */
+        lua_getiuservalue(L, call_idx, CALL_UV_BODY);
+        body_build_mime(L, -1, &call->mime);
+        lua_pop(L, 1);
+      }
+      req.mime = call->mime;
       req.timeout_ms = call->timeout_ms;
       req.user_agent = client_user_agent(L, call->client);
       req.conn = &call->client->conn;
@@ -261,7 +293,7 @@ static int call_run(lua_State *L, int call_idx) {
     switch (call_outcome(L, call)) {
       case CALL_OK:
         http_release(&call->xfer);
-        return 1;
+        return call->nresults;
       case CALL_FAIL:
         http_release(&call->xfer);
         return lua_error(L);
@@ -281,12 +313,58 @@ static int call_run(lua_State *L, int call_idx) {
   }
 }
 
-int call_start(lua_State *L, int client_idx, const char *method, int path_idx, int query_idx,
-               int body_idx, int opts_idx, const char *accept, int secret_response) {
+/*
+ * The start of every URL. A client's base_url stands for the default server
+ * https://api.telnyx.com/v2; an operation with a server of its own under the same origin
+ * (https://api.telnyx.com, for the /.well-known documents) goes to base_url's origin (scheme,
+ * host and port) followed by that server's path, so against a mock at http://127.0.0.1:P/v2 it
+ * goes to http://127.0.0.1:P/.well-known/... A server on another origin is refused: the API
+ * key would go to it.
+ */
+static void call_add_server(lua_State *L, struct buf *url, const char *base_url, const char *server) {
+  size_t n = sizeof CALL_API_ORIGIN - 1;
+  const char *host;
+  if (server == NULL || strcmp(server, CALL_DEFAULT_SERVER) == 0) {
+    buf_add_string(L, url, base_url);
+    return;
+  }
+  if (strncmp(server, CALL_API_ORIGIN, n) != 0 || (server[n] != '\0' && server[n] != '/'))
+    luaL_error(L, "the operation's server %s is not under %s", server, CALL_API_ORIGIN);
+  host = strstr(base_url, "://");
+  host = host ? host + 3 : base_url;
+  buf_add(L, url, base_url, (size_t)(host - base_url) + strcspn(host, "/"));
+  buf_add_string(L, url, server + n);
+}
+
+/* Pushes a shallow copy of the table at idx with the keys of the table at extra_idx set over it. */
+static int call_push_merged(lua_State *L, int idx, int extra_idx, const char *what) {
+  if (!lua_istable(L, extra_idx)) return luaL_error(L, "request options: %s must be a table", what);
+  lua_newtable(L);
+  if (idx && !lua_istable(L, idx)) return luaL_error(L, "request options: %s needs a table body", what);
+  if (idx) {
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, -4);
+    }
+  }
+  lua_pushnil(L);
+  while (lua_next(L, extra_idx) != 0) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+  return lua_gettop(L);
+}
+
+int call_start(lua_State *L, int client_idx, const struct call_spec *spec) {
   struct client *c = client_check(L, client_idx);
   struct call *call;
   struct buf *url;
-  int call_idx, headers_idx = 0;
+  int call_idx, headers[3] = {0, 0, 0}, query_idx = spec->query_idx, body_idx = spec->body_idx;
+  int opts_idx = spec->opts_idx;
+  enum body_kind kind = body_kind_of(spec->content_type);
   if (c->api_key == NULL) {
     errors_push(L, "AuthenticationError", 0,
                 "no API key: set TELNYX_API_KEY or pass api_key to telnyx.new");
@@ -297,10 +375,12 @@ int call_start(lua_State *L, int client_idx, const char *method, int path_idx, i
   luaL_setmetatable(L, CALL_MT);
   call_idx = lua_gettop(L);
   call->client = c;
-  call->method = method;
+  call->method = spec->method;
   call->timeout_ms = c->timeout_ms;
   call->max_retries = c->max_retries;
-  call->secret_response = secret_response;
+  call->secret_response = spec->secret_response;
+  call->as_is = spec->as_is;
+  headers[0] = spec->headers_idx;
   lua_pushvalue(L, client_idx);
   lua_setiuservalue(L, call_idx, CALL_UV_CLIENT);
   if (opts_idx) {
@@ -311,12 +391,28 @@ int call_start(lua_State *L, int client_idx, const char *method, int path_idx, i
     if (lua_getfield(L, opts_idx, "raw") != LUA_TNIL) call->raw = lua_toboolean(L, -1);
     if (lua_getfield(L, opts_idx, "headers") != LUA_TNIL) {
       if (!lua_istable(L, -1)) return luaL_error(L, "request options: headers must be a table");
-      headers_idx = lua_gettop(L);
+      headers[1] = lua_gettop(L);
+    }
+    /* The official SDKs' escape hatches: sent as given, over what the call built. */
+    if (lua_getfield(L, opts_idx, "extra_headers") != LUA_TNIL) {
+      if (!lua_istable(L, -1)) return luaL_error(L, "request options: extra_headers must be a table");
+      headers[2] = lua_gettop(L);
+    }
+    if (lua_getfield(L, opts_idx, "extra_query") != LUA_TNIL)
+      query_idx = call_push_merged(L, query_idx, lua_gettop(L), "extra_query");
+    if (lua_getfield(L, opts_idx, "extra_body") != LUA_TNIL)
+      body_idx = call_push_merged(L, body_idx, lua_gettop(L), "extra_body");
+    if (lua_getfield(L, opts_idx, "output") != LUA_TNIL) {
+      if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+        return luaL_error(L, "request options: output must be a file path");
+      call->output = lua_tostring(L, -1);
+      lua_pushvalue(L, -1);
+      lua_setiuservalue(L, call_idx, CALL_UV_OUTPUT);
     }
   }
   url = buf_new(L);
-  buf_add_string(L, url, c->base_url);
-  buf_add(L, url, lua_tostring(L, path_idx), lua_rawlen(L, path_idx));
+  call_add_server(L, url, c->base_url, spec->server);
+  buf_add(L, url, lua_tostring(L, spec->path_idx), lua_rawlen(L, spec->path_idx));
   if (query_idx) {
     size_t before = url->len;
     buf_add_char(L, url, '?');
@@ -329,25 +425,31 @@ int call_start(lua_State *L, int client_idx, const char *method, int path_idx, i
   buf_push_result(L, -1);
   call->url = lua_tostring(L, -1);
   lua_setiuservalue(L, call_idx, CALL_UV_URL);
-  if (body_idx) {
-    if (lua_type(L, body_idx) == LUA_TSTRING)
-      lua_pushvalue(L, body_idx);
-    else
-      json_encode(L, body_idx);
+  if (body_idx && kind == BODY_MULTIPART) {
+    body_build_mime(L, body_idx, &call->mime); /* the table stays for the next attempts' */
+    call->multipart = 1;
+    lua_pushvalue(L, body_idx);
+    lua_setiuservalue(L, call_idx, CALL_UV_BODY);
+  } else if (body_idx) {
+    body_push_encoded(L, body_idx, kind);
     call->body = lua_tolstring(L, -1, &call->body_len);
     lua_setiuservalue(L, call_idx, CALL_UV_BODY);
   }
-  call_build_headers(L, call_idx, client_idx, headers_idx, accept, body_idx != 0);
+  call_build_headers(L, call_idx, client_idx, headers, spec->accept,
+                     body_idx ? body_content_type(kind) : NULL, body_idx != 0);
   lua_settop(L, call_idx);
   return call_run(L, call_idx);
 }
 
 int call_request(lua_State *L) {
   static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
-  static const char *const known[] = {"query", "body", "headers", "timeout", "max_retries", "raw", NULL};
+  static const char *const known[] = {"query", "body", "headers", "timeout", "max_retries", "raw",
+                                      "extra_query", "extra_body", "extra_headers", "output", NULL};
+  struct call_spec spec;
   const char *path;
   size_t plen, i;
-  int m, query_idx = 0, body_idx = 0, opts_idx = 0;
+  int m;
+  memset(&spec, 0, sizeof spec);
   client_check(L, 1);
   m = luaL_checkoption(L, 2, NULL, methods);
   path = luaL_checklstring(L, 3, &plen);
@@ -359,16 +461,19 @@ int call_request(lua_State *L) {
                            "'?' or '#' (pass query parameters in opts.query)");
   if (!lua_isnoneornil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
-    opts_idx = 4;
+    spec.opts_idx = 4;
     client_check_keys(L, 4, known, "client:request");
   }
   lua_settop(L, 4);
-  if (opts_idx && lua_getfield(L, 4, "query") != LUA_TNIL) {
+  if (spec.opts_idx && lua_getfield(L, 4, "query") != LUA_TNIL) {
     if (!lua_istable(L, -1)) return luaL_error(L, "client:request: query must be a table");
-    query_idx = lua_gettop(L);
+    spec.query_idx = lua_gettop(L);
   }
-  if (opts_idx && lua_getfield(L, 4, "body") != LUA_TNIL) body_idx = lua_gettop(L);
-  return call_start(L, 1, methods[m], 3, query_idx, body_idx, opts_idx, "application/json", 0);
+  if (spec.opts_idx && lua_getfield(L, 4, "body") != LUA_TNIL) spec.body_idx = lua_gettop(L);
+  spec.method = methods[m];
+  spec.path_idx = 3;
+  spec.accept = "application/json";
+  return call_start(L, 1, &spec);
 }
 
 void call_open(lua_State *L) {

@@ -433,7 +433,9 @@ CURLcode http_start(struct http_loop *loop, struct http_transfer *t, const struc
   /* A pooled handle remembers its last method: set every method option each time. */
   curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
-  if (req->body != NULL || strcmp(req->method, "POST") == 0) {
+  if (req->mime != NULL) {
+    curl_easy_setopt(easy, CURLOPT_MIMEPOST, req->mime);
+  } else if (req->body != NULL || strcmp(req->method, "POST") == 0) {
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
   }

@@ -38,6 +38,7 @@ struct http_request {
   struct curl_slist *headers;
   const char *body; /* NULL: no body */
   size_t body_len;
+  curl_mime *mime; /* a multipart body instead of body, or NULL */
   long timeout_ms;
   const char *user_agent;
   const struct http_conn *conn; /* NULL: defaults, no proxy */

@@ -6,9 +6,11 @@
  * telnyx.describe for the REPL.
  */
 #include <string.h>
+#include <strings.h>
 
 #include <lauxlib.h>
 
+#include "body.h"
 #include "buf.h"
 #include "call.h"
 #include "client.h"
@@ -176,29 +178,77 @@ static const char *resource_op_name(lua_State *L, int op_idx) {
   return lua_tostring(L, -1);
 }
 
-/* Whether the operation's request body may be left out altogether. */
-static int resource_body_optional(lua_State *L, int op_idx) {
-  int optional;
-  lua_getfield(L, op_idx, "body");
-  lua_getfield(L, -1, "optional");
-  optional = lua_toboolean(L, -1);
+/*
+ * What an operation takes, read from its entry (the fields of the generated table, see
+ * lua/telnyx/resources.lua). Entries of the older format name one `path_param` and say
+ * `paginated`: read as path_params = {path_param}, positional = path_param and the
+ * DefaultFlatPagination kind. Strings point into the entry, which outlives the call.
+ */
+struct resource_shape {
+  const char *positional;   /* NULL: none */
+  const char *pagination;   /* NULL: not a list */
+  const char *content_type; /* the body's; NULL: no body */
+  int npath, nquery, nheaders, has_body, body_optional, takes_params;
+};
+
+/* The length of the array field `name` of the table on top, or -1 when it is not a table. */
+static int resource_field_len(lua_State *L, const char *name) {
+  int n = lua_getfield(L, -1, name) == LUA_TTABLE ? (int)lua_rawlen(L, -1) : -1;
+  lua_pop(L, 1);
+  return n;
+}
+
+static void resource_read_shape(lua_State *L, int op_idx, struct resource_shape *sh) {
+  lua_pushvalue(L, op_idx);
+  if (lua_getfield(L, -1, "positional") != LUA_TSTRING) {
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "path_param");
+  }
+  sh->positional = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  sh->npath = resource_field_len(L, "path_params");
+  if (sh->npath < 0) sh->npath = sh->positional != NULL;
+  sh->nquery = resource_field_len(L, "query");
+  sh->nheaders = resource_field_len(L, "headers");
+  if (sh->nquery < 0) sh->nquery = 0;
+  if (sh->nheaders < 0) sh->nheaders = 0;
+  if (lua_getfield(L, -1, "pagination") == LUA_TSTRING) {
+    sh->pagination = lua_tostring(L, -1);
+  } else {
+    lua_getfield(L, -2, "paginated");
+    sh->pagination = lua_toboolean(L, -1) ? "DefaultFlatPagination" : NULL;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  sh->has_body = lua_getfield(L, -1, "body") == LUA_TTABLE;
+  sh->content_type = NULL;
+  sh->body_optional = 0;
+  if (sh->has_body) {
+    lua_getfield(L, -1, "content_type");
+    sh->content_type = lua_isstring(L, -1) ? lua_tostring(L, -1) : "application/json";
+    lua_getfield(L, -2, "optional");
+    sh->body_optional = lua_toboolean(L, -1);
+    lua_pop(L, 2);
+  }
   lua_pop(L, 2);
-  return optional;
+  /* No params slot only when there is nothing at all to put in it. */
+  sh->takes_params = sh->has_body || sh->pagination != NULL || sh->nquery > 0 || sh->nheaders > 0 ||
+                     sh->npath > (sh->positional != NULL);
 }
 
 /* Raises before sending when a required body field is missing. */
-static void resource_check_required(lua_State *L, int op_idx, int params_idx) {
+static void resource_check_required(lua_State *L, int op_idx, int body_idx) {
   lua_Integer i, n;
   if (lua_getfield(L, op_idx, "body") != LUA_TTABLE) {
     lua_pop(L, 1);
     return;
   }
   lua_getfield(L, -1, "required");
-  n = lua_istable(L, -1) ? (lua_Integer)lua_rawlen(L, -1) : 0;
+  n = lua_istable(L, -1) && (body_idx == 0 || lua_istable(L, body_idx)) ? (lua_Integer)lua_rawlen(L, -1) : 0;
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, -1, i);
-    if (params_idx == 0 || lua_getfield(L, params_idx, lua_tostring(L, -1)) == LUA_TNIL) {
-      const char *field = lua_tostring(L, params_idx ? -2 : -1);
+    if (body_idx == 0 || lua_getfield(L, body_idx, lua_tostring(L, -1)) == LUA_TNIL) {
+      const char *field = lua_tostring(L, body_idx ? -2 : -1);
       luaL_error(L, "%s: missing required field '%s'", resource_op_name(L, op_idx), field);
     }
     lua_pop(L, 2);
@@ -206,66 +256,290 @@ static void resource_check_required(lua_State *L, int op_idx, int params_idx) {
   lua_pop(L, 2);
 }
 
-/* Pushes the operation's path with its {param} replaced by the encoded id at id_idx. */
-static void resource_push_path(lua_State *L, int op_idx, int id_idx) {
+/*
+ * Pushes the operation's path with each {name} replaced by its encoded value: the positional
+ * argument at id_idx for the positional parameter, else params[name].
+ */
+static void resource_push_path(lua_State *L, int op_idx, const struct resource_shape *sh, int id_idx,
+                               int params_idx) {
   struct buf *b;
-  const char *tmpl, *open, *close;
+  const char *p, *open, *close;
   lua_getfield(L, op_idx, "path");
-  tmpl = lua_tostring(L, -1);
+  p = lua_tostring(L, -1);
   b = buf_new(L);
-  open = id_idx ? strchr(tmpl, '{') : NULL;
-  close = open ? strchr(open, '}') : NULL;
-  if (open && close) {
-    size_t n;
-    const char *id = lua_tolstring(L, id_idx, &n);
-    buf_add(L, b, tmpl, (size_t)(open - tmpl));
-    query_add_path_segment(L, b, id, n);
-    buf_add_string(L, b, close + 1);
-  } else {
-    buf_add_string(L, b, tmpl);
+  while ((open = strchr(p, '{')) != NULL && (close = strchr(open, '}')) != NULL) {
+    size_t n, nlen = (size_t)(close - open - 1);
+    const char *v;
+    buf_add(L, b, p, (size_t)(open - p));
+    if (sh->positional != NULL && strlen(sh->positional) == nlen && strncmp(sh->positional, open + 1, nlen) == 0) {
+      lua_pushvalue(L, id_idx);
+    } else {
+      const char *name = lua_pushlstring(L, open + 1, nlen);
+      int t = params_idx && lua_istable(L, params_idx) ? lua_getfield(L, params_idx, name) : (lua_pushnil(L), LUA_TNIL);
+      if (t != LUA_TSTRING || lua_rawlen(L, -1) == 0) {
+        const char *op = resource_op_name(L, op_idx);
+        if (t == LUA_TNIL) luaL_error(L, "%s: missing path parameter '%s' (a key of params)", op, name);
+        luaL_error(L, "%s: path parameter '%s' must be a non-empty string, got %s", op, name,
+                   t == LUA_TSTRING ? "an empty string" : lua_typename(L, t));
+      }
+      lua_remove(L, -2);
+    }
+    v = lua_tolstring(L, -1, &n);
+    query_add_path_segment(L, b, v, n);
+    lua_pop(L, 1);
+    p = close + 1;
   }
+  buf_add_string(L, b, p);
   buf_push_result(L, -1);
   lua_remove(L, -2);
 }
 
+/* Whether the string at key_idx is the name of an entry of the array field `list` of the op;
+   `match` compares (key, declared name). */
+static int resource_declares(lua_State *L, int op_idx, const char *list, int key_idx,
+                             int (*match)(const char *, size_t, const char *)) {
+  size_t klen;
+  const char *key = lua_tolstring(L, key_idx, &klen);
+  lua_Integer i, n;
+  int found = 0;
+  if (lua_getfield(L, op_idx, list) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  n = (lua_Integer)lua_rawlen(L, -1);
+  for (i = 1; i <= n && !found; i++) {
+    if (lua_rawgeti(L, -1, i) == LUA_TTABLE) lua_getfield(L, -1, "name");
+    else lua_pushvalue(L, -1); /* path_params: an array of names */
+    if (lua_type(L, -1) == LUA_TSTRING) found = match(key, klen, lua_tostring(L, -1));
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  return found;
+}
+
+static int resource_match_name(const char *key, size_t klen, const char *name) {
+  return strlen(name) == klen && memcmp(key, name, klen) == 0;
+}
+
+/* A query parameter's key: its wire name ("filter[ip_address]") or its first part ("filter"). */
+static int resource_match_query(const char *key, size_t klen, const char *name) {
+  return strncmp(name, key, klen) == 0 && (name[klen] == '\0' || name[klen] == '[') && strlen(key) == klen;
+}
+
+/* A header's key in params: its name lower-cased, '-' as '_' ("Idempotency-Key" is
+   idempotency_key), as the official Python SDK's keyword argument. */
+static int resource_match_header(const char *key, size_t klen, const char *name) {
+  size_t i;
+  if (strlen(name) != klen) return 0;
+  for (i = 0; i < klen; i++) {
+    char c = name[i] == '-' ? '_' : (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
+    if (key[i] != c) return 0;
+  }
+  return 1;
+}
+
+/* Pushes the declared header name (as the spec spells it) whose params key is at key_idx. */
+static void resource_push_header_name(lua_State *L, int op_idx, int key_idx) {
+  size_t klen;
+  const char *key = lua_tolstring(L, key_idx, &klen);
+  lua_Integer i, n;
+  lua_getfield(L, op_idx, "headers");
+  n = (lua_Integer)lua_rawlen(L, -1);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    lua_getfield(L, -1, "name");
+    if (resource_match_header(key, klen, lua_tostring(L, -1))) {
+      lua_replace(L, -3);
+      lua_pop(L, 1);
+      return;
+    }
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  lua_pushnil(L);
+}
+
+/* Where the parts of a call go, as stack indices (0: none). */
+struct resource_parts { int query, body, headers; };
+
 /*
- * Every operation: self, then the id when the path has one, then params (body or query),
- * then opts. A list returns a pager (and the pager again as the closing value for `for`).
+ * Splits params into what is sent: path parameters leave (they are in the path), declared
+ * headers go to the headers, and for an operation with a body, the declared query parameters
+ * to the query and the rest to the body (an octet-stream body is params.body, or params itself
+ * when it is a string or a telnyx.file). Pushes the tables it makes; params is never changed.
+ */
+static void resource_split(lua_State *L, int op_idx, const struct resource_shape *sh, int params_idx,
+                           struct resource_parts *out) {
+  int octet = sh->has_body && body_kind_of(sh->content_type) == BODY_OCTET;
+  out->query = out->body = out->headers = 0;
+  if (params_idx == 0) return;
+  if (!lua_istable(L, params_idx)) { /* a raw body given in the params slot */
+    out->body = params_idx;
+    return;
+  }
+  if (sh->npath <= (sh->positional != NULL) && sh->nheaders == 0 && !octet && !(sh->has_body && sh->nquery > 0)) {
+    if (sh->has_body) out->body = params_idx;
+    else out->query = params_idx;
+    return;
+  }
+  luaL_checkstack(L, 8, "splitting params");
+  lua_newtable(L);
+  out->query = lua_gettop(L);
+  lua_newtable(L);
+  out->body = lua_gettop(L);
+  lua_newtable(L);
+  out->headers = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, params_idx) != 0) {
+    int key = lua_gettop(L) - 1, dst;
+    if (lua_type(L, key) != LUA_TSTRING) {
+      dst = sh->has_body ? out->body : out->query; /* the encoders name the bad key */
+    } else if (resource_declares(L, op_idx, "path_params", key, resource_match_name) ||
+               (sh->positional && strcmp(lua_tostring(L, key), sh->positional) == 0)) {
+      lua_pop(L, 1);
+      continue;
+    } else if (sh->nheaders > 0 && resource_declares(L, op_idx, "headers", key, resource_match_header)) {
+      if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+        luaL_error(L, "%s: header parameter '%s' must be a string, got %s", resource_op_name(L, op_idx),
+                   lua_tostring(L, key), luaL_typename(L, -1));
+      resource_push_header_name(L, op_idx, key);
+      lua_pushstring(L, lua_tostring(L, -2));
+      lua_rawset(L, out->headers);
+      lua_pop(L, 1);
+      continue;
+    } else if (octet && strcmp(lua_tostring(L, key), "body") == 0) {
+      lua_replace(L, out->body); /* the raw bytes replace the table */
+      continue;
+    } else if (!sh->has_body ||
+               (resource_declares(L, op_idx, "query", key, resource_match_query) &&
+                !(lua_getfield(L, op_idx, "body") == LUA_TTABLE &&
+                  resource_declares(L, lua_gettop(L), "fields", key, resource_match_name)))) {
+      if (sh->has_body) lua_pop(L, 1); /* the body entry */
+      dst = out->query;
+    } else {
+      if (sh->has_body && lua_gettop(L) > key + 1) lua_pop(L, 1); /* the body entry */
+      dst = out->body;
+    }
+    if (lua_istable(L, dst)) {
+      lua_pushvalue(L, key);
+      lua_pushvalue(L, key + 1);
+      lua_rawset(L, dst);
+    }
+    lua_settop(L, key);
+  }
+  if (!sh->has_body) out->body = 0;
+  if (octet && lua_istable(L, out->body)) out->body = 0; /* no bytes given */
+}
+
+/* Raises when a required declared header is given neither in params nor in opts' headers. */
+static void resource_check_headers(lua_State *L, int op_idx, int headers_idx, int opts_idx) {
+  static const char *const sources[] = {"headers", "extra_headers"};
+  lua_Integer i, n;
+  lua_getfield(L, op_idx, "headers");
+  n = lua_istable(L, -1) ? (lua_Integer)lua_rawlen(L, -1) : 0;
+  for (i = 1; i <= n; i++) {
+    const char *name;
+    int found = 0, s;
+    lua_rawgeti(L, -1, i);
+    lua_getfield(L, -1, "required");
+    lua_getfield(L, -2, "name");
+    name = lua_tostring(L, -1);
+    if (!lua_toboolean(L, -2) || name == NULL) {
+      lua_pop(L, 3);
+      continue;
+    }
+    if (headers_idx && lua_getfield(L, headers_idx, name) != LUA_TNIL) found = 1;
+    if (headers_idx) lua_pop(L, 1);
+    for (s = 0; s < 2 && !found && opts_idx; s++) {
+      if (lua_getfield(L, opts_idx, sources[s]) == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (!found && lua_next(L, -2) != 0) {
+          found = lua_type(L, -2) == LUA_TSTRING && strcasecmp(lua_tostring(L, -2), name) == 0;
+          lua_pop(L, found ? 2 : 1);
+        }
+      }
+      lua_pop(L, 1);
+    }
+    if (!found) {
+      luaL_Buffer b;
+      const char *p;
+      luaL_buffinit(L, &b);
+      for (p = name; *p; p++) luaL_addchar(&b, *p == '-' ? '_' : (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p);
+      luaL_pushresult(&b);
+      luaL_error(L, "%s: missing required header '%s' (params.%s or opts.headers)", resource_op_name(L, op_idx),
+                 name, lua_tostring(L, -1));
+    }
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 1);
+}
+
+/* A list: pushes the pager over the operation (nothing is fetched yet). */
+static void resource_push_pager(lua_State *L, int op_idx, const struct resource_shape *sh, int client_idx,
+                                int path_idx, const struct resource_parts *parts, int opts_idx) {
+  lua_createtable(L, 0, 9);
+  lua_pushvalue(L, client_idx);
+  lua_setfield(L, -2, "client");
+  lua_pushvalue(L, path_idx);
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, sh->pagination);
+  lua_setfield(L, -2, "kind");
+  lua_getfield(L, op_idx, "http_method");
+  lua_setfield(L, -2, "http_method");
+  if (parts->query) {
+    lua_pushvalue(L, parts->query);
+    lua_setfield(L, -2, "params");
+  }
+  if (parts->body) {
+    lua_pushvalue(L, parts->body);
+    lua_setfield(L, -2, "body");
+  }
+  if (parts->headers) {
+    lua_pushvalue(L, parts->headers);
+    lua_setfield(L, -2, "headers");
+  }
+  if (opts_idx) {
+    lua_pushvalue(L, opts_idx);
+    lua_setfield(L, -2, "opts");
+  }
+  lua_pushvalue(L, op_idx);
+  lua_setfield(L, -2, "op");
+  pager_new(L, lua_gettop(L));
+}
+
+/*
+ * Every operation: r:method([positional_path_param,] [params,] [opts]). The positional path
+ * parameter comes first when the operation has one; params when it takes any parameter (its
+ * other path parameters, query, body fields, declared headers); then opts. A list returns a
+ * pager (and the pager again as the closing value for `for`).
  */
 static int resource_op_call(lua_State *L) {
-  static const char *const known_opts[] = {"timeout", "max_retries", "headers", NULL};
+  static const char *const known_opts[] = {"timeout", "max_retries", "headers", "extra_query", "extra_body",
+                                           "extra_headers", "output", NULL};
   int op_idx = lua_upvalueindex(1);
-  int arg = 2, id_idx = 0, params_idx = 0, params_slot = 0, opts_idx = 0, client_idx, path_idx;
-  int has_path, has_body, paginated, takes_params;
-  const char *http_method, *accept;
+  int arg = 2, id_idx = 0, params_idx = 0, opts_idx = 0, client_idx, path_idx;
+  struct resource_shape sh;
+  struct resource_parts parts;
+  struct call_spec spec;
   luaL_checkudata(L, 1, RESOURCE_MT);
-  lua_getfield(L, op_idx, "path_param");
-  has_path = !lua_isnil(L, -1);
-  lua_getfield(L, op_idx, "body");
-  has_body = !lua_isnil(L, -1);
-  lua_getfield(L, op_idx, "paginated");
-  paginated = lua_toboolean(L, -1);
-  lua_getfield(L, op_idx, "query");
-  takes_params = has_body || paginated || (lua_istable(L, -1) && lua_rawlen(L, -1) > 0);
-  lua_pop(L, 4);
-  if (has_path) {
+  resource_read_shape(L, op_idx, &sh);
+  if (sh.positional != NULL) {
     size_t n;
     if (lua_type(L, arg) != LUA_TSTRING || (lua_tolstring(L, arg, &n), n == 0)) {
-      const char *param, *name;
-      lua_getfield(L, op_idx, "path_param");
-      param = lua_tostring(L, -1);
-      name = resource_op_name(L, op_idx); /* pushes: evaluated apart from the call's arguments */
-      return luaL_error(L, "%s: %s must be a non-empty string, got %s", name, param,
+      const char *name = resource_op_name(L, op_idx); /* pushes: evaluated apart from the call's arguments */
+      return luaL_error(L, "%s: %s must be a non-empty string, got %s", name, sh.positional,
                         lua_type(L, arg) == LUA_TSTRING ? "an empty string" : luaL_typename(L, arg));
     }
     id_idx = arg++;
   }
-  if (takes_params) {
-    if (!lua_isnoneornil(L, arg) && !lua_istable(L, arg))
+  if (sh.takes_params) {
+    int raw_ok = sh.has_body && body_kind_of(sh.content_type) == BODY_OCTET &&
+                 (lua_type(L, arg) == LUA_TSTRING || luaL_testudata(L, arg, BODY_FILE_MT));
+    if (!lua_isnoneornil(L, arg) && !lua_istable(L, arg) && !raw_ok)
       return luaL_error(L, "%s: params must be a table, got %s", resource_op_name(L, op_idx),
                         luaL_typename(L, arg));
-    if (lua_istable(L, arg)) params_idx = arg;
-    params_slot = arg++;
+    if (!lua_isnoneornil(L, arg)) params_idx = arg;
+    arg++;
   }
   if (!lua_isnoneornil(L, arg)) {
     if (!lua_istable(L, arg))
@@ -275,58 +549,65 @@ static int resource_op_call(lua_State *L) {
     client_check_keys(L, opts_idx, known_opts, resource_op_name(L, op_idx));
   }
   lua_settop(L, arg);
-  if (has_body) resource_check_required(L, op_idx, params_idx);
-  if (has_body && params_idx == 0 && !resource_body_optional(L, op_idx)) {
-    lua_newtable(L); /* the API expects a JSON object even when no field is given */
-    lua_replace(L, params_slot);
-    params_idx = params_slot;
+  resource_push_path(L, op_idx, &sh, id_idx, params_idx);
+  path_idx = lua_gettop(L);
+  resource_split(L, op_idx, &sh, params_idx, &parts);
+  if (sh.nheaders > 0) resource_check_headers(L, op_idx, parts.headers, opts_idx);
+  if (sh.has_body) resource_check_required(L, op_idx, parts.body);
+  if (sh.has_body && parts.body == 0 && !sh.body_optional && body_kind_of(sh.content_type) != BODY_OCTET) {
+    lua_newtable(L); /* the API expects an object even when no field is given */
+    parts.body = lua_gettop(L);
   }
   lua_getiuservalue(L, 1, RESOURCE_UV_CLIENT);
   client_idx = lua_gettop(L);
   client_check(L, client_idx);
-  resource_push_path(L, op_idx, id_idx);
-  path_idx = lua_gettop(L);
-  if (paginated) {
-    lua_createtable(L, 0, 6);
-    lua_pushvalue(L, client_idx);
-    lua_setfield(L, -2, "client");
-    lua_pushvalue(L, path_idx);
-    lua_setfield(L, -2, "path");
-    if (params_idx) {
-      lua_pushvalue(L, params_idx);
-      lua_setfield(L, -2, "params");
-    }
-    if (opts_idx) {
-      lua_pushvalue(L, opts_idx);
-      lua_setfield(L, -2, "opts");
-    }
-    lua_pushvalue(L, op_idx);
-    lua_setfield(L, -2, "op");
-    pager_new(L, lua_gettop(L));
+  if (sh.pagination != NULL) {
+    resource_push_pager(L, op_idx, &sh, client_idx, path_idx, &parts, opts_idx);
     lua_pushnil(L);
     lua_pushnil(L);
     lua_pushvalue(L, -3);
     return 4;
   }
+  memset(&spec, 0, sizeof spec);
   lua_getfield(L, op_idx, "http_method");
-  http_method = lua_tostring(L, -1);
-  lua_getfield(L, op_idx, "accept");
-  accept = lua_isstring(L, -1) ? lua_tostring(L, -1) : "application/json";
+  spec.method = lua_tostring(L, -1);
   /* The method string must be static for the call: map it to the client's own names. */
   {
     static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
     int i;
     for (i = 0; methods[i] != NULL; i++)
-      if (strcmp(methods[i], http_method) == 0) break;
-    if (methods[i] == NULL) return luaL_error(L, "%s: unsupported HTTP method %s", resource_op_name(L, op_idx), http_method);
-    http_method = methods[i];
+      if (spec.method != NULL && strcmp(methods[i], spec.method) == 0) break;
+    if (methods[i] == NULL)
+      return luaL_error(L, "%s: unsupported HTTP method %s", resource_op_name(L, op_idx), spec.method);
+    spec.method = methods[i];
   }
-  if (has_body)
-    return call_start(L, client_idx, http_method, path_idx, 0, params_idx ? params_idx : 0,
-                       opts_idx, accept, strncmp(accept, "text/", 5) == 0);
-  return call_start(L, client_idx, http_method, path_idx, params_idx, 0, opts_idx, accept,
-                     strncmp(accept, "text/", 5) == 0);
+  lua_getfield(L, op_idx, "accept");
+  spec.accept = lua_isstring(L, -1) ? lua_tostring(L, -1) : "application/json";
+  spec.secret_response = strncmp(spec.accept, "text/", 5) == 0;
+  lua_getfield(L, op_idx, "response");
+  spec.as_is = lua_isstring(L, -1) && (strcmp(lua_tostring(L, -1), "text") == 0 ||
+                                       strcmp(lua_tostring(L, -1), "binary") == 0);
+  lua_getfield(L, op_idx, "server");
+  spec.server = lua_tostring(L, -1);
+  spec.path_idx = path_idx;
+  spec.query_idx = parts.query;
+  spec.body_idx = parts.body;
+  spec.headers_idx = parts.headers;
+  spec.opts_idx = opts_idx;
+  spec.content_type = sh.content_type;
+  return call_start(L, client_idx, &spec);
 }
+
+/* telnyx._bind_op(op): the method a generated entry `op` would become, for specs of entry
+   shapes the generated table does not have yet; call it as f(some_resource, ...). Internal. */
+static int resource_bind_op(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_pushcclosure(L, resource_op_call, 1);
+  return 1;
+}
+
+void resource_push_bind_op(lua_State *L) { lua_pushcfunction(L, resource_bind_op); }
 
 /* ---- describe, for the REPL ---- */
 

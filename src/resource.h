@@ -14,4 +14,7 @@ int resource_lookup(lua_State *L);
 /* Pushes telnyx.describe, which tells the REPL what a client, resource or method is. */
 void resource_push_describe(lua_State *L);
 
+/* Pushes telnyx._bind_op (internal, for specs: binds an operation entry as a method). */
+void resource_push_bind_op(lua_State *L);
+
 #endif

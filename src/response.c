@@ -3,6 +3,7 @@
  * raises (see response.h). Bodies from the network are hostile input: messages quoted from
  * them are cut to one readable line.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,14 +199,37 @@ static void response_connection_error(lua_State *L, const struct http_transfer *
   errors_push(L, timed_out ? "APIConnectionTimeoutError" : "APIConnectionError", 0, msg);
 }
 
+int response_body_as_is(const struct http_transfer *t, const struct response_context *ctx) {
+  if (t->result != CURLE_OK || t->status < 200 || t->status >= 300 || t->status == 204 || ctx->raw) return 0;
+  if (ctx->as_is) return 1;
+  return t->body.len > 0 && !response_is_json(t);
+}
+
+void response_save(lua_State *L, const struct http_transfer *t, const char *path) {
+  FILE *f = fopen(path, "wb");
+  int failed;
+  if (f == NULL) {
+    luaL_error(L, "output: cannot write '%s': %s", path, strerror(errno));
+    return;
+  }
+  failed = t->body.len > 0 && fwrite(t->body.data, 1, t->body.len, f) != t->body.len;
+  if (fclose(f) != 0) failed = 1;
+  if (failed) {
+    luaL_error(L, "output: cannot write '%s': %s", path, strerror(errno));
+    return;
+  }
+  lua_pushstring(L, path);
+  lua_pushinteger(L, (lua_Integer)t->body.len);
+}
+
 /* The decoded body of a 2xx response, or nil for none; 0 with an error pushed if undecodable. */
-static int response_push_success(lua_State *L, const struct http_transfer *t) {
-  if (t->status == 204 || t->body.len == 0) {
-    lua_pushnil(L);
+static int response_push_success(lua_State *L, const struct http_transfer *t, const struct response_context *ctx) {
+  if (t->status != 204 && response_body_as_is(t, ctx)) {
+    lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
     return 1;
   }
-  if (!response_is_json(t)) {
-    lua_pushlstring(L, t->body.data, t->body.len);
+  if (t->status == 204 || t->body.len == 0) {
+    lua_pushnil(L);
     return 1;
   }
   if (json_decode(L, t->body.data, t->body.len)) return 1;
@@ -269,7 +293,7 @@ int response_push(lua_State *L, const struct http_transfer *t, const struct resp
       response_push_raw(L, t);
       return 1;
     }
-    if (response_push_success(L, t)) return 1;
+    if (response_push_success(L, t, ctx)) return 1;
   } else {
     response_status_error(L, t);
   }

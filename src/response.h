@@ -17,6 +17,7 @@ struct response_context {
   const char *method, *url;
   int attempts;
   int raw; /* a 2xx becomes {status=, headers=, body=} instead of its decoded body */
+  int as_is; /* the operation answers text or bytes: a 2xx body is never decoded as JSON */
 };
 
 /*
@@ -27,6 +28,19 @@ struct response_context {
  * ctx's method, url and attempts, the response headers and the request id.
  */
 int response_push(lua_State *L, const struct http_transfer *t, const struct response_context *ctx);
+
+/*
+ * Whether response_push gives a 2xx body back as it is (a string): the operation answers text
+ * or bytes (ctx->as_is), or the answer's content type is not JSON. Its content type is then
+ * the call's second result.
+ */
+int response_body_as_is(const struct http_transfer *t, const struct response_context *ctx);
+
+/*
+ * Writes the body of a 2xx transfer to the file `path` (opts.output) and pushes the path and
+ * the byte count; raises a clear error when the file cannot be written.
+ */
+void response_save(lua_State *L, const struct http_transfer *t, const char *path);
 
 /* Pushes the response headers as a table, names lower-cased, repeated names joined by ", ". */
 void response_push_headers(lua_State *L, const struct http_transfer *t);

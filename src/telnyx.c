@@ -1,6 +1,7 @@
 /* The telnyx module: its table, and the joining of its units (see client_open). */
 #include <lauxlib.h>
 
+#include "body.h"
 #include "call.h"
 #include "client.h"
 #include "embed.h"
@@ -33,5 +34,9 @@ int luaopen_telnyx(lua_State *L) {
   lua_setfield(L, -2, "describe");
   log_open(L); /* internal, for the Lua parts: the one secret-key rule */
   lua_setfield(L, -2, "_is_secret_key");
+  body_open(L);
+  lua_setfield(L, -2, "file");
+  resource_push_bind_op(L);
+  lua_setfield(L, -2, "_bind_op");
   return 1;
 }

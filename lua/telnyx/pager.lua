@@ -1,25 +1,70 @@
--- Iteration of telnyx.Pager (the userdata is made in src/pager.c). One page is held at a time:
--- page N+1 is fetched when the items of page N are used up, and iteration ends after
--- meta.total_pages or on an empty page. Fetches go through client:request, which yields
--- inside a telnyx.map task and blocks outside one.
+-- Iteration of telnyx.Pager (the userdata is made in src/pager.c), for every pagination kind of
+-- the API (scripts/build/SOURCES.md). One page is held at a time: page N+1 is fetched when the
+-- items of page N are used up, and iteration ends on the kind's stop rule or an empty page.
+-- Fetches go through client:request, which yields inside a telnyx.map task and blocks outside.
+-- Servers are not trusted to page honestly: a next-page value that does not advance (a page
+-- number that does not grow, a cursor seen again) ends the walk with an error instead of
+-- fetching the same pages forever, and no server number (total_pages, counts) sizes any work.
 
 local state_of -- set by install: pager -> its state table
 local bad_page -- set by install: (message, url) raises an APIStatusError
 
--- page[size] and page[number] as given, nested or as flat bracket keys.
-local function page_param(params, name)
-  local page = params.page
-  if type(page) == "table" and page[name] ~= nil then return page[name] end
-  return params["page[" .. name .. "]"]
+-- Each kind: `items` (the field holding a page's items; false: the body is the array), `param`
+-- (the query parameter asking for the next page) and how its value is found: `number = "meta"`
+-- (meta.page_number + 1, stop at meta.total_pages), `number = "sent"` (the number sent + 1),
+-- or `cursor` (the path of the next cursor in the body; stop when there is none).
+local KINDS = {
+  DefaultFlatPagination = { items = "data", param = "page[number]", number = "meta" },
+  DefaultFlatPaginationTopLevelArray = { items = false, param = "page[number]", number = "sent" },
+  DefaultFlatPaginationForInexplicitNumberOrders = { items = "data", param = "page_number", number = "meta" },
+  DefaultPaginationForLogMessages = { items = "log_messages", param = "page[number]", number = "meta" },
+  DefaultPaginationForMessagingTollfree = { items = "records", param = "page", number = "sent",
+                                            until_number = "total_records" },
+  DefaultPaginationForQueues = { items = "queues", param = "Page", number = "sent" },
+  PerPagePagination = { items = "data", param = "page", number = "meta" },
+  PerPagePaginationV2 = { items = "records", param = "page", number = "sent", until_seen = "totalRecords" },
+  CursorFlatPagination = { items = "data", param = "cursor", cursor = { "meta", "cursor" } },
+  EmailCursorPagination = { items = "data", param = "page_cursor", cursor = { "meta", "page_cursor" } },
+  EmailBracketCursorPagination = { items = "data", param = "page[after]", cursor = { "meta", "page_cursor" } },
+  CloudfsCursorPagination = { items = "data", param = "page[after]", cursor = { "meta", "cursors", "after" } },
+}
+
+-- "page[number]" -> "page", "number"; "cursor" -> nil
+local function split_param(name)
+  return name:match("^([^%[]+)%[([^%]]+)%]$")
 end
 
--- The query of page `number`: the caller's params with page[number] set, page[size] kept.
-local function page_query(state, number)
+-- The value of a query parameter in params, given nested ({page = {number = 2}}) or flat.
+local function get_param(params, name)
+  local top, sub = split_param(name)
+  if top and type(params[top]) == "table" and params[top][sub] ~= nil then return params[top][sub] end
+  return params[name]
+end
+
+-- A copy of params with the query parameter `name` set to value (nested when bracketed, so that
+-- a nested and a flat spelling never both reach the query).
+local function with_param(params, name, value)
   local query = {}
-  for k, v in pairs(state.params or {}) do
-    if k ~= "page" and k ~= "page[number]" and k ~= "page[size]" then query[k] = v end
+  for k, v in pairs(params) do query[k] = v end
+  local top, sub = split_param(name)
+  if top then
+    local nested = {}
+    if type(query[top]) == "table" then
+      for k, v in pairs(query[top]) do nested[k] = v end
+    end
+    for k, v in pairs(query) do -- flat spellings of the same group move into it
+      if type(k) == "string" and k:sub(1, #top + 1) == top .. "[" then
+        local inner = k:match("^[^%[]+%[([^%]]+)%]$")
+        if inner then
+          nested[inner], query[k] = v, nil
+        end
+      end
+    end
+    nested[sub] = value
+    query[top] = nested
+  else
+    query[name] = value
   end
-  query.page = { number = number, size = state.page_size }
   return query
 end
 
@@ -28,41 +73,150 @@ local function check_open(state)
 end
 
 local function init(state)
-  if state.next_number then return end
+  if state.kind_spec then return end
+  local kind = KINDS[state.kind or "DefaultFlatPagination"]
+  if kind == nil then error("unknown pagination kind " .. tostring(state.kind), 4) end
   local params = state.params or {}
-  if params.page ~= nil and type(params.page) ~= "table" then
-    error("page must be a table such as {number = 1, size = 250}", 4)
+  local top = split_param(kind.param)
+  if top and params[top] ~= nil and type(params[top]) ~= "table" then
+    error(top .. " must be a table such as {number = 1, size = 250}", 4)
   end
-  local number, size = page_param(params, "number"), page_param(params, "size")
-  if number ~= nil and (math.type(number) ~= "integer" or number < 1) then
-    error("page[number] must be a positive integer", 4)
+  if kind.number then
+    local number = get_param(params, kind.param)
+    if number ~= nil and (math.type(number) ~= "integer" or number < 1) then
+      error(kind.param .. " must be a positive integer", 4)
+    end
+    state.next_value = number or 1
+  else
+    state.next_value = get_param(params, kind.param) -- the caller's cursor, if any
   end
-  if size ~= nil and (math.type(size) ~= "integer" or size < 1) then
-    error("page[size] must be a positive integer", 4)
+  if top == "page" then
+    local size = get_param(params, "page[size]")
+    if size ~= nil and (math.type(size) ~= "integer" or size < 1) then
+      error("page[size] must be a positive integer", 4)
+    end
   end
-  state.next_number, state.page_size = number or 1, size
+  state.kind_spec, state.seen = kind, 0
+end
+
+local function url_of(state)
+  return state.client.base_url .. state.path
+end
+
+-- An integer a server sent as meta.page_number (or nil when absent); anything else is an error.
+local function page_number(state, meta)
+  local n = meta.page_number
+  if n == nil then return nil end
+  local i = math.tointeger(n)
+  if i == nil or i < 1 then
+    bad_page("list response has a meta.page_number that is not a page number: " .. tostring(n), url_of(state))
+  end
+  return i
+end
+
+-- A count a server sent (total_pages, total_records, totalRecords), or nil when absent.
+local function count_of(state, value, field)
+  if value == nil then return nil end
+  if type(value) ~= "number" or value ~= value or value < 0 then
+    bad_page("list response has a " .. field .. " that is not a count: " .. tostring(value), url_of(state))
+  end
+  return value
+end
+
+-- The next cursor at `path` in the page, nil at the end. A cursor seen before (checked in
+-- constant memory: Brent's cycle detection, a saved cursor that moves at powers of two) is an
+-- error: the walk would go round forever.
+local function next_cursor(state, page, path)
+  local v = page
+  for _, key in ipairs(path) do
+    if type(v) ~= "table" then return nil end
+    v = v[key]
+  end
+  if v == nil or v == "" then return nil end
+  local field = table.concat(path, ".")
+  if type(v) ~= "string" and type(v) ~= "number" then
+    bad_page("list response has a " .. field .. " that is not a cursor", url_of(state))
+  end
+  v = tostring(v)
+  if v == state.next_value or v == state.saved_cursor then
+    bad_page("list response repeats a page: " .. field .. " did not advance (the server sent a cursor "
+             .. "it sent before)", url_of(state))
+  end
+  state.steps = (state.steps or 0) + 1
+  if state.steps >= (state.power or 1) then
+    state.saved_cursor, state.power, state.steps = v, (state.power or 1) * 2, 0
+  end
+  return v
+end
+
+-- Decides from a fetched page what to ask for next (state.next_value) or that the walk is done.
+local function advance(state, page, items)
+  local kind = state.kind_spec
+  if #items == 0 then
+    state.finished = true
+    return
+  end
+  state.seen = state.seen + #items
+  if kind.cursor then
+    local cursor = next_cursor(state, page, kind.cursor)
+    if cursor == nil then state.finished = true end
+    state.next_value = cursor
+  elseif kind.number == "meta" then
+    local meta = type(page.meta) == "table" and page.meta or {}
+    local number = page_number(state, meta) or state.next_value
+    local total = count_of(state, meta.total_pages, "meta.total_pages")
+    if state.last_number ~= nil and number <= state.last_number then
+      bad_page(string.format("list response repeats a page: meta.page_number did not advance "
+                             .. "(%d after %d)", number, state.last_number), url_of(state))
+    end
+    state.last_number = number
+    if total ~= nil and number >= total then state.finished = true end
+    state.next_value = number + 1
+  else
+    local sent = state.next_value
+    local until_number = kind.until_number and count_of(state, page[kind.until_number], kind.until_number)
+    local until_seen = kind.until_seen and count_of(state, page[kind.until_seen], kind.until_seen)
+    if (until_number and sent >= until_number) or (until_seen and state.seen >= until_seen) then
+      state.finished = true
+    end
+    state.next_value = sent + 1
+  end
+end
+
+-- The request's headers: the operation's declared ones given in params, then opts.headers.
+local function headers_of(state, opts)
+  if state.headers == nil then return opts.headers end
+  local h = {}
+  for k, v in pairs(state.headers) do h[k] = v end
+  for k, v in pairs(opts.headers or {}) do h[k] = v end
+  return h
 end
 
 -- Fetches the next page into state.page; returns it, or nil when there are no more.
 local function fetch(state)
   init(state)
   if state.finished then return nil end
-  local opts = state.opts or {}
-  local page = state.client:request("GET", state.path, {
-    query = page_query(state, state.next_number),
-    timeout = opts.timeout, max_retries = opts.max_retries, headers = opts.headers,
+  local kind, opts = state.kind_spec, state.opts or {}
+  local query = state.params or {}
+  if state.next_value ~= nil then query = with_param(query, kind.param, state.next_value) end
+  local page = state.client:request(state.http_method or "GET", state.path, {
+    query = query, body = state.body, headers = headers_of(state, opts),
+    timeout = opts.timeout, max_retries = opts.max_retries,
+    extra_query = opts.extra_query, extra_body = opts.extra_body, extra_headers = opts.extra_headers,
   })
-  if type(page) ~= "table" or type(page.data) ~= "table" then
-    bad_page("list response has no data array", state.client.base_url .. state.path)
+  local items
+  if kind.items then
+    items = type(page) == "table" and page[kind.items]
+  else
+    items = page
+  end
+  if type(items) ~= "table" then
+    bad_page("list response has no " .. (kind.items and (kind.items .. " array") or "array"), url_of(state))
   end
   state.pages_fetched = (state.pages_fetched or 0) + 1
-  local meta = page.meta or {}
-  local number = meta.page_number or state.next_number
-  local total = meta.total_pages
-  state.next_number = number + 1
-  if #page.data == 0 or (total ~= nil and number >= total) then state.finished = true end
-  state.page, state.index = page, 0
-  if #page.data == 0 then return nil end
+  advance(state, page, items)
+  state.page, state.items, state.index = page, items, 0
+  if #items == 0 then return nil end
   return page
 end
 
@@ -78,44 +232,52 @@ local function next_item(pager)
     states[pager] = state
   end
   if state.closed then error("attempt to use a closed telnyx.Pager", 2) end
-  local page = state.page
-  if page ~= nil then
+  local items = state.items
+  if items ~= nil then
     -- decoded arrays have no holes (null is telnyx.null), so nil means the page is used up
     local index = state.index + 1
-    local item = page.data[index]
+    local item = items[index]
     if item ~= nil then
       state.index = index
       return item
     end
   end
-  state.page = nil -- let the used-up page go before the next one arrives
-  page = fetch(state)
+  state.page, state.items = nil, nil -- let the used-up page go before the next one arrives
+  local page = fetch(state)
   if page == nil then return nil end
   state.index = 1
-  return page.data[1]
+  return state.items[1]
 end
 
 local function close(pager)
   local state = state_of(pager)
-  state.page, state.closed, state.finished = nil, true, true
+  state.page, state.items, state.closed, state.finished = nil, nil, true, true
 end
 
 local methods = {}
 
--- for page in pager:pages() do ... end: each decoded page body {data=, meta=}.
+-- for page in pager:pages() do ... end: each decoded page body ({data=, meta=}, or the array
+-- itself for a list whose body is an array).
 function methods.pages(pager)
   local state = state_of(pager)
   check_open(state)
   return function()
-    if state.page ~= nil and state.index < #state.page.data then
+    local items = state.items
+    if items ~= nil and state.index < #items then
       -- items already taken from this page: continue with the rest as a page of its own
-      local rest = { data = { table.unpack(state.page.data, state.index + 1) }, meta = state.page.meta }
-      state.page = nil
-      return rest
+      local rest = { table.unpack(items, state.index + 1) }
+      local page = rest
+      if state.kind_spec.items then
+        page = {}
+        for k, v in pairs(state.page) do page[k] = v end
+        page[state.kind_spec.items] = rest
+      end
+      state.page, state.items = nil, nil
+      return page
     end
-    state.page = nil
+    state.page, state.items = nil, nil
     local page = fetch(state)
-    if page then state.index = #page.data end
+    if page then state.index = #state.items end
     return page
   end, nil, nil, pager
 end
@@ -148,6 +310,7 @@ function methods.info(pager)
   local op = state.op or {}
   return {
     resource = op.resource, method = op.method, path = state.path, params = state.params,
+    kind = state.kind or "DefaultFlatPagination",
     pages_fetched = state.pages_fetched or 0, finished = state.finished or false,
     closed = state.closed or false,
   }
