@@ -453,6 +453,7 @@ local function help_pager(p, width)
   out[#out + 1] = "  for item in pager do ... end     every item, fetching pages as needed"
   out[#out + 1] = "  for page in pager:pages() do ... end"
   out[#out + 1] = "  pager:collect([limit])           an array of up to limit items"
+  out[#out + 1] = "  pager:peek()                     the items iteration starts with, taking none"
   out[#out + 1] = "  pager:info(), pager:close()"
   out[#out + 1] = wrap("Changing the collection while paging it (deleting or adding items) shifts " ..
     "the later pages, so items are skipped. To delete safely, collect the ids first: " ..

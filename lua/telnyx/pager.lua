@@ -142,6 +142,21 @@ end
 
 methods.close = close
 
+-- The items the next iteration starts with, taking none: the rest of the page held, else the
+-- next page, fetched now (the REPL shows a list call's first page this way). Returns them as
+-- a page {data =, meta =}, or nil when there are no more.
+function methods.peek(pager)
+  local state = state_of(pager)
+  check_open(state)
+  if state.page == nil or state.index >= #state.page.data then
+    state.page = nil
+    if fetch(state) == nil then return nil end
+  end
+  local page = state.page
+  if state.index == 0 then return page end
+  return { data = { table.unpack(page.data, state.index + 1) }, meta = page.meta }
+end
+
 -- What the pager is, for the REPL and for tostring.
 function methods.info(pager)
   local state = state_of(pager)
