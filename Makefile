@@ -4,7 +4,8 @@ VERSION := 0.1.0
 
 # Debian 12 packages the build, the specs and the scripts need.
 PACKAGES := gcc make lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-cjson-dev \
-            lua-busted libreadline-dev lua-socket lua-argparse openssl nghttp2-proxy tinyproxy
+            lua-busted libreadline-dev lua-socket lua-argparse openssl nghttp2-proxy tinyproxy \
+            luarocks man-db
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -33,7 +34,7 @@ LUA_SRC := $(sort $(wildcard lua/telnyx/*.lua))
 MODULE_OBJ := $(MODULE_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/embedded.o
 HOST_OBJ := $(HOST_SRC:src/%.c=$(B)/obj/%.o)
 
-.PHONY: all deps test demo mock bench install uninstall clean resources check-resources
+.PHONY: all deps test demo mock bench install uninstall install-module clean resources check-resources
 
 all: $(HOST) $(MODULE)
 
@@ -113,13 +114,45 @@ $(B)/bench/faults: scripts/bench/faults.c | $(B)/bench
 $(B)/bench:
 	mkdir -p $@
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4
+# `make install PREFIX=...`: the host, the module for stock lua5.4, the scripts as commands
+# (telnyx-<script>, a wrapper running the installed host on the script under share/), the
+# mock's modules and OpenAPI files beside it, and the man page. `make uninstall` removes exactly
+# these. LIBDIR is also what `luarocks make` passes to install-module (the rockspec).
+LIBDIR ?= $(PREFIX)/lib/lua/5.4
+SHAREDIR := $(PREFIX)/share/telnyx-lua
+MAN1DIR := $(PREFIX)/share/man/man1
+COMMANDS := rotate-ip-allowlist export provision-webrtc-user mock-server
+MOCK_FILES := $(notdir $(wildcard scripts/mock/*.lua))
+BUILD_FILES := openapi.lua $(notdir $(wildcard scripts/build/*.json))
+
+$(B)/telnyx-lua.1: scripts/build/telnyx-lua.1.in Makefile | $(B)/gen
+	sed -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+install: all $(B)/telnyx-lua.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MAN1DIR) \
+	  $(DESTDIR)$(SHAREDIR)/mock $(DESTDIR)$(SHAREDIR)/build
 	install -m 755 $(HOST) $(DESTDIR)$(PREFIX)/bin/telnyx-lua
-	install -m 644 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/telnyx.so
+	install -m 644 $(MODULE) $(DESTDIR)$(LIBDIR)/telnyx.so
+	install -m 644 $(B)/telnyx-lua.1 $(DESTDIR)$(MAN1DIR)/telnyx-lua.1
+	install -m 644 $(MOCK_FILES:%=scripts/mock/%) $(DESTDIR)$(SHAREDIR)/mock
+	install -m 644 $(BUILD_FILES:%=scripts/build/%) $(DESTDIR)$(SHAREDIR)/build
+	for c in $(COMMANDS); do \
+	  install -m 644 scripts/$$c.lua $(DESTDIR)$(SHAREDIR)/$$c.lua && \
+	  printf '#!/bin/sh\nexec "%s" "%s" "$$@"\n' "$(PREFIX)/bin/telnyx-lua" "$(SHAREDIR)/$$c.lua" \
+	    > $(DESTDIR)$(PREFIX)/bin/telnyx-$$c && chmod 755 $(DESTDIR)$(PREFIX)/bin/telnyx-$$c || exit 1; \
+	done
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/telnyx-lua $(DESTDIR)$(PREFIX)/lib/lua/5.4/telnyx.so
+	rm -f $(DESTDIR)$(PREFIX)/bin/telnyx-lua $(DESTDIR)$(LIBDIR)/telnyx.so \
+	  $(DESTDIR)$(MAN1DIR)/telnyx-lua.1 $(COMMANDS:%=$(DESTDIR)$(PREFIX)/bin/telnyx-%) \
+	  $(COMMANDS:%=$(DESTDIR)$(SHAREDIR)/%.lua) $(MOCK_FILES:%=$(DESTDIR)$(SHAREDIR)/mock/%) \
+	  $(BUILD_FILES:%=$(DESTDIR)$(SHAREDIR)/build/%)
+	-rmdir $(DESTDIR)$(SHAREDIR)/mock $(DESTDIR)$(SHAREDIR)/build $(DESTDIR)$(SHAREDIR) 2>/dev/null
+
+# Run by `luarocks make` (scripts/build/telnyx-lua-$(VERSION)-1.rockspec): the module only.
+install-module: $(MODULE)
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 644 $(MODULE) $(DESTDIR)$(LIBDIR)/telnyx.so
 
 clean:
 	rm -rf $(B)

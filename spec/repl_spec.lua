@@ -193,6 +193,53 @@ describe("telnyx.repl.format", function()
       assert.are.equal(0, #m:requests())
     end)
 
+    it("completes parameter names inside a call's table, from the operation's entry", function()
+      m:clear_requests()
+      local env = { client = client }
+      local function names(text, before) return repl.complete(text, env, before) end
+      assert.are.same({ "ip_address" }, names("ip_", "client.access_ip_address:create{"))
+      assert.are.same({ "description", "ip_address" },
+                      names("", 'client.access_ip_address:create{ip_address = "203.0.113.7", '))
+      assert.are.same({ "ip_address", "ip_source" }, names("ip_", "client.access_ip_address:list{filter={"))
+      assert.are.same({ "gt", "gte", "lt", "lte" },
+                      names("", "client.access_ip_address:list{filter = {created_at = {"))
+      assert.are.same({ "filter", "page" }, names("", "client.access_ip_address:list{"))
+      assert.are.same({ "size" }, names("s", "p = client.access_ip_address:list({page = {"))
+      local op = find_op("billing_groups", "update")
+      local want = {}
+      for _, f in ipairs(op.body.fields) do want[#want + 1] = f.name end
+      table.sort(want)
+      assert.are.same(want, names("", 'client.billing_groups:update("id-1", {'))
+      -- a value position, a string, or no call: the usual completion
+      assert.are.same({ "client" }, names("cli", "client.access_ip_address:create{ip_address = "))
+      assert.are.same({}, names("ip_", 'print("client.access_ip_address:create{'))
+      assert.are.same({}, names("ip_", "t = {"))
+      assert.are.equal(0, #m:requests())
+    end)
+
+    it("shows a pager's first page for the REPL, then iterates it from the first item", function()
+      m:reset()
+      finally(function() m:reset() end)
+      m:seed("billing_groups", 7)
+      local p = client.billing_groups:list { page = { size = 3 } }
+      local shown = repl.format(p, { pages = true, width = 100 })
+      local first = client.billing_groups:list { page = { size = 3 } }:collect(3)
+      assert.truthy(plain_find(shown, "page 1 of 3"), shown)
+      for _, item in ipairs(first) do assert.truthy(plain_find(shown, item.id), item.id) end
+      assert.truthy(plain_find(shown, "for item in p do ... end"))
+      assert.truthy(plain_find(shown, "p:collect()"))
+      local n = 0
+      for item in p do
+        n = n + 1
+        if n == 1 then assert.are.equal(first[1].id, item.id) end
+      end
+      assert.are.equal(7, n)
+      -- without pages = true a pager is only described, and nothing is fetched
+      m:clear_requests()
+      assert.falsy(plain_find(repl.format(client.billing_groups:list()), "page 1"))
+      assert.are.equal(0, #m:requests())
+    end)
+
     it("never runs an __index function of other values while completing", function()
       local called = false
       local env = { t = setmetatable({ own = 1 }, { __index = function() called = true end }) }
@@ -310,6 +357,13 @@ describe("the REPL on a terminal", function()
     return t
   end
 
+  -- Clears the line being edited and waits until the terminal shows the bare prompt, so a mark
+  -- taken next is not ahead of the shorter line.
+  local function clear_line(t)
+    t:keys("C-u")
+    t:wait_for("\n>%s*$", { pattern = true })
+  end
+
   -- Sends a line and waits for `expect` in what follows it.
   local function run(t, line, expect, opts)
     local mark = t:mark()
@@ -352,19 +406,52 @@ describe("the REPL on a terminal", function()
     for _, name in ipairs(methods_of("billing_groups")) do
       assert.truthy(listing:find("%f[%w_]" .. name .. "%f[^%w_]"), name)
     end
-    t:keys("C-u")
+    clear_line(t)
     mark = t:mark()
     t:send("string.fo")
     t:keys("Tab")
     t:wait_for("string.format", { since = mark })
-    t:keys("C-u")
+    clear_line(t)
     mark = t:mark()
     t:send("client.addresses.")
     t:keys("Tab", "Tab")
     t:wait_for("actions", { since = mark })
-    t:keys("C-u")
+    clear_line(t)
     run(t, "=1+1", "\n2\n")
     assert.are.equal(0, #m:requests(), "completion sent a request")
+  end)
+
+  it("completes parameter names inside a call's table with Tab", function()
+    m:clear_requests()
+    local t = start_repl()
+    local mark = t:mark()
+    t:send("x = client.access_ip_address:create{ip_")
+    t:keys("Tab")
+    t:wait_for("create{ip_address", { since = mark })
+    clear_line(t)
+    mark = t:mark()
+    t:send("x = client.access_ip_address:list{filter = {ip_")
+    t:keys("Tab", "Tab")
+    local listing = t:wait_for("ip_source", { since = mark }):sub(mark + 1)
+    assert.truthy(plain_find(listing, "ip_address"))
+    clear_line(t)
+    run(t, "=1+1", "\n2\n")
+    assert.are.equal(0, #m:requests(), "completion sent a request")
+  end)
+
+  it("shows a list call's first page and how to get the rest", function()
+    m:reset()
+    m:seed("billing_groups", 30)
+    local t = start_repl()
+    finally(function() m:reset() end)
+    local out = run(t, "client.billing_groups:list{page = {size = 4}}", "help(p)")
+    assert.truthy(plain_find(out, "page 1 of 8"), out)
+    assert.truthy(plain_find(out, "p:collect()"), out)
+    local ids = 0
+    for _ in out:gmatch('\n    id = "') do ids = ids + 1 end
+    assert.are.equal(4, ids, out)
+    run(t, "p = client.billing_groups:list{page = {size = 4}} n = 0 for _ in p do n = n + 1 end print('n=' .. n)",
+        "n=30")
   end)
 
   it("shows help for one method of each resource, and for resources", function()
@@ -414,9 +501,10 @@ describe("the REPL on a terminal", function()
     assert.truthy(plain_find(out, "\n{}\n"), out) -- collect builds a plain (non-JSON) table
     out = run(t, [[="two\nlines", 42, nil]], "\n> ")
     assert.truthy(plain_find(out, '"two\\nlines"\n42\nnil\n'), out)
-    -- list() returns pager, nil, nil, pager (for a closing value): shown as the one pager
+    -- list() returns pager, nil, nil, pager (for a closing value): shown as the one pager, with
+    -- its first page (here empty)
     out = run(t, "client.billing_groups:list()", "\n> ")
-    assert.truthy(plain_find(out, "telnyx.Pager (billing_groups:list, 0 pages fetched)\n> "), out)
+    assert.truthy(plain_find(out, "telnyx.Pager (billing_groups:list, 1 page fetched, done)\n(no items)\n> "), out)
     assert.falsy(plain_find(out, "nil"), out)
   end)
 

@@ -39,6 +39,7 @@ static const struct {
     LINEDIT_SYMBOL(rl_completion_append_character),
     LINEDIT_SYMBOL(rl_completion_display_matches_hook),
     LINEDIT_SYMBOL(rl_instream),
+    LINEDIT_SYMBOL(rl_line_buffer),
     LINEDIT_SYMBOL(rl_outstream),
     LINEDIT_SYMBOL(rl_readline_name),
 };

@@ -43,6 +43,7 @@ struct linedit {
   __typeof__(rl_completion_append_character) *rl_completion_append_character;
   __typeof__(rl_completion_display_matches_hook) *rl_completion_display_matches_hook;
   __typeof__(rl_instream) *rl_instream;
+  __typeof__(rl_line_buffer) *rl_line_buffer;
   __typeof__(rl_outstream) *rl_outstream;
   __typeof__(rl_readline_name) *rl_readline_name;
 };

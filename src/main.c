@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -29,7 +30,9 @@ enum {
   HAS_I = 2,     /* -i */
   HAS_V = 4,     /* -v */
   HAS_E = 8,     /* -e */
-  HAS_BIG_E = 16 /* -E */
+  HAS_BIG_E = 16, /* -E */
+  HAS_HELP = 32,  /* --help */
+  HAS_VERSION = 64 /* --version */
 };
 
 /*
@@ -137,6 +140,48 @@ static void main_print_version(void) {
   fflush(stdout);
 }
 
+/* --version: -v stays as lua5.4's; this one also names the libcurl in use. */
+static void main_print_long_version(void) {
+  printf("telnyx-lua %s (%s, libcurl %s)\n", TELNYX_VERSION, LUA_RELEASE,
+         curl_version_info(CURLVERSION_NOW)->version);
+  fflush(stdout);
+}
+
+static void main_print_help(void) {
+  printf("usage: " PROGNAME " [options] [script [args]]\n"
+         "A Lua 5.4 interpreter with the telnyx module built in, and a REPL for the Telnyx API.\n"
+         "\n"
+         "Options (as lua5.4's):\n"
+         "  -e stat    execute string 'stat'\n"
+         "  -i         enter the REPL after executing 'script'\n"
+         "  -l mod     require library 'mod' into global 'mod'\n"
+         "  -l g=mod   require library 'mod' into global 'g'\n"
+         "  -v         show version information\n"
+         "  -E         ignore environment variables (LUA_INIT, LUA_PATH, ...)\n"
+         "  -W         turn warnings on\n"
+         "  --         stop handling options\n"
+         "  -          stop handling options and execute stdin\n"
+         "  --help     show this help and exit\n"
+         "  --version  show the versions of telnyx-lua, Lua and libcurl and exit\n"
+         "\n"
+         "With no script and stdin a terminal: the REPL (line editing, history in\n"
+         "~/.telnyx_lua_history, Tab completion, help(x), results pretty-printed; a global\n"
+         "`client` when TELNYX_API_KEY is set). With no script and stdin not a terminal: stdin\n"
+         "runs as a script.\n"
+         "\n"
+         "Environment:\n"
+         "  TELNYX_API_KEY         API key of telnyx.new() (never printed or logged)\n"
+         "  TELNYX_BASE_URL        API base URL (default https://api.telnyx.com/v2)\n"
+         "  TELNYX_LOG             off, error, warn (default), info or debug\n"
+         "  TELNYX_CUSTOM_HEADERS  extra headers on every request, \"Name: value\" lines\n"
+         "  TELNYX_CA_BUNDLE       PEM file of trusted CAs\n"
+         "  LUA_INIT_5_4, LUA_INIT, LUA_PATH, LUA_CPATH  as for lua5.4\n"
+         "\n"
+         "Documentation: README.md, man telnyx-lua, and in Lua telnyx.help(x)\n"
+         "(e.g. " PROGNAME " -e 'print(require\"telnyx\".help(\"billing_groups.create\"))').\n");
+  fflush(stdout);
+}
+
 /*
  * `arg` exactly as lua5.4 builds it: the script at index 0, its arguments at 1..n, and the
  * interpreter and options before the script at negative indices.
@@ -223,6 +268,8 @@ static int main_collect_args(char **argv, int *first) {
     if (argv[i][0] != '-') return args; /* not an option: the script */
     switch (argv[i][1]) {
       case '-':
+        if (strcmp(argv[i], "--help") == 0) return args | HAS_HELP;
+        if (strcmp(argv[i], "--version") == 0) return args | HAS_VERSION;
         if (argv[i][2] != '\0') return HAS_ERROR;
         *first = i + 1;
         return args;
@@ -316,6 +363,14 @@ static int main_pmain(lua_State *L) {
   if (args == HAS_ERROR) {
     main_print_usage(argv[script]);
     return 0;
+  }
+  if (args & (HAS_HELP | HAS_VERSION)) {
+    if (args & HAS_HELP)
+      main_print_help();
+    else
+      main_print_long_version();
+    lua_pushboolean(L, 1);
+    return 1;
   }
   if (args & HAS_V) main_print_version();
   if (args & HAS_BIG_E) {

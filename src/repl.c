@@ -182,18 +182,25 @@ static char *repl_common_prefix(char **matches, int n) {
 }
 
 /*
- * Protected part of completion: session.complete(text) -> array of strings, turned into
- * readline's malloc'd match list (returned as a light userdata; NULL when none). After the Lua
- * call only non-raising API functions run, so nothing malloc'd can leak through an error.
+ * Protected part of completion: session.complete(text, before) -> array of strings, turned into
+ * readline's malloc'd match list (returned as a light userdata; NULL when none); `before` is the
+ * line up to the word (a call's table completes its parameter names). After the Lua call only
+ * non-raising API functions run, so nothing malloc'd can leak through an error.
  */
 static int repl_l_candidates(lua_State *L) {
   const char *text = lua_touserdata(L, 1);
+  const char *line = lua_touserdata(L, 2);
+  lua_Integer start = lua_tointeger(L, 3);
   char **matches;
   lua_Integer n, i;
   int ok = 1;
   if (!repl_session_fn(L, "complete")) return 0;
   lua_pushstring(L, text);
-  lua_call(L, 1, 1);
+  if (line != NULL && start >= 0 && (size_t)start <= strlen(line))
+    lua_pushlstring(L, line, (size_t)start);
+  else
+    lua_pushnil(L);
+  lua_call(L, 2, 1);
   if (!lua_istable(L, -1)) return 0;
   n = (lua_Integer)lua_rawlen(L, -1);
   if (n <= 0 || n > 100000) return 0;
@@ -229,16 +236,17 @@ static char **repl_complete(const char *text, int start, int end) {
   lua_State *L = repl_rl.L;
   char **matches = NULL;
   int top;
-  (void)start;
   (void)end;
   *repl_readline->rl_attempted_completion_over = 1;
   /* no space after a match: "client.billing_groups" may go on with ':' */
   *repl_readline->rl_completion_append_character = '\0';
-  if (L == NULL || !lua_checkstack(L, 4)) return NULL;
+  if (L == NULL || !lua_checkstack(L, 6)) return NULL;
   top = lua_gettop(L);
   lua_pushcfunction(L, repl_l_candidates);
   lua_pushlightuserdata(L, (void *)text);
-  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_islightuserdata(L, -1))
+  lua_pushlightuserdata(L, *repl_readline->rl_line_buffer);
+  lua_pushinteger(L, start);
+  if (lua_pcall(L, 3, 1, 0) == LUA_OK && lua_islightuserdata(L, -1))
     matches = lua_touserdata(L, -1);
   lua_settop(L, top);
   return matches;

@@ -12,6 +12,19 @@
 #include "sched.h"
 #include "telnyx.h"
 
+/* telnyx.help(...): a stub, so the help module (and the API table) load only when asked. */
+static int telnyx_help(lua_State *L) {
+  int n = lua_gettop(L);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "telnyx.help");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "text");
+  lua_replace(L, -2);
+  lua_insert(L, 1);
+  lua_call(L, n, 1);
+  return 1;
+}
+
 int luaopen_telnyx(lua_State *L) {
   static const luaL_Reg client_methods[] = {{"request", call_request}, {NULL, NULL}};
   embed_preload(L);
@@ -32,6 +45,8 @@ int luaopen_telnyx(lua_State *L) {
   lua_setfield(L, -2, "map");
   resource_push_describe(L);
   lua_setfield(L, -2, "describe");
+  lua_pushcfunction(L, telnyx_help);
+  lua_setfield(L, -2, "help");
   log_open(L); /* internal, for the Lua parts: the one secret-key rule */
   lua_setfield(L, -2, "_is_secret_key");
   body_open(L);

@@ -96,10 +96,122 @@ local function field(v, name)
   return nil
 end
 
--- complete(text [, env]) -> sorted array of full replacements for `text`, the word before the
--- cursor ("string.fo", "client.billing_groups:", "pri"). env is the globals table (_G).
-function M.complete(text, env)
+---------------------------------------------------------------------------
+-- Parameter names inside a call's table: client.x:create{ip_<Tab>, list{filter = {ip_<Tab>
+---------------------------------------------------------------------------
+
+-- The open brackets of `line` (strings and comments skipped): {char, position} innermost last.
+local function open_brackets(line)
+  local stack, i, n = {}, 1, #line
+  while i <= n do
+    local c = line:sub(i, i)
+    if c == '"' or c == "'" then
+      local j = i + 1
+      while j <= n and line:sub(j, j) ~= c do j = j + (line:sub(j, j) == "\\" and 2 or 1) end
+      i = j
+    elseif line:sub(i, i + 1) == "--" then
+      return nil -- in a comment
+    elseif c == "{" or c == "(" or c == "[" then
+      stack[#stack + 1] = { c, i }
+    elseif c == "}" or c == ")" or c == "]" then
+      stack[#stack] = nil
+    end
+    i = i + 1
+  end
+  return stack
+end
+
+-- For `before` (the line up to the word being completed), the call whose table the cursor is
+-- in, at a key position: "client.x", "create", {"filter"} (the keys of the enclosing tables).
+local function call_context(before)
+  if not before:match("[{,]%s*$") then return nil end
+  local stack = open_brackets(before)
+  if stack == nil or #stack == 0 or stack[#stack][1] ~= "{" then return nil end
+  local keys = {}
+  for k = #stack, 1, -1 do
+    local kind, pos = stack[k][1], stack[k][2]
+    local head = before:sub(1, pos - 1)
+    if kind ~= "{" then return nil end
+    local key = head:match("([%a_][%w_]*)%s*=%s*$")
+    if key then
+      table.insert(keys, 1, key)
+      if k == 1 or stack[k - 1][1] ~= "{" then return nil end
+    else
+      -- the call's own table: obj:method{ or obj:method(..., {
+      local obj, method = head:match("([%a_][%w_.]*):([%a_][%w_]*)%s*$")
+      if obj == nil and k > 1 and stack[k - 1][1] == "(" and head:match("[(,]%s*$") then
+        obj, method = before:sub(1, stack[k - 1][2] - 1):match("([%a_][%w_.]*):([%a_][%w_]*)%s*$")
+      end
+      if obj == nil then return nil end
+      return obj, method, keys
+    end
+  end
+  return nil
+end
+
+-- The names a params table takes at `keys` inside it, from the operation entry.
+local function param_names(op, keys)
+  local names = {}
+  local function add_fields(fields, depth)
+    for _, f in ipairs(fields or {}) do
+      if depth == #keys then
+        names[f.name] = true
+      elseif f.name == keys[depth + 1] then
+        add_fields(f.fields or (f.items and f.items.fields), depth + 1)
+      end
+    end
+  end
+  add_fields(op.body and op.body.fields, 0)
+  -- query wire names: "filter[created_at][gt]" is filter = {created_at = {gt = ...}}
+  for _, q in ipairs(op.query or {}) do
+    local parts = { q.name:match("^([^%[]+)") }
+    for inner in q.name:gmatch("%[([^%]]*)%]") do parts[#parts + 1] = inner end
+    local match = #parts > #keys
+    for d = 1, #keys do
+      if parts[d] ~= keys[d] then match = false end
+    end
+    if match then names[parts[#keys + 1]] = true end
+  end
+  if #keys == 0 then
+    for _, name in ipairs(op.path_params or {}) do
+      if name ~= (op.positional or op.path_param) then names[name] = true end
+    end
+  end
+  return names
+end
+
+-- Completions of a parameter name, or nil when the cursor is not at a key of a call's table.
+local function complete_param(text, env, before)
+  if not text:match("^[%a_]?[%w_]*$") then return nil end
+  local obj, method, keys = call_context(before)
+  if obj == nil then return nil end
+  local v = env
+  for part in obj:gmatch("[^.]+") do
+    v = field(v, part)
+    if v == nil then return nil end
+  end
+  local d = util.describe(v)
+  if not (d and d.kind == "resource") then return nil end
+  local fn = field(v, method)
+  local md = fn and util.describe(fn)
+  if not (md and md.kind == "method" and type(md.op) == "table") then return nil end
+  local out = {}
+  for name in pairs(param_names(md.op, keys)) do
+    if util.is_identifier(name) and name:sub(1, #text) == text then out[#out + 1] = name end
+  end
+  table.sort(out)
+  return out
+end
+
+-- complete(text [, env [, before]]) -> sorted array of full replacements for `text`, the word
+-- before the cursor ("string.fo", "client.billing_groups:", "pri"). env is the globals table
+-- (_G); before, the line up to that word, lets a call's table complete its parameter names.
+function M.complete(text, env, before)
   env = env or _G
+  if before then
+    local params = complete_param(text, env, before)
+    if params then return params end
+  end
   local prefix, sep, partial = text:match("^(.*)([.:])([%w_]*)$")
   local names = {}
   if prefix == nil then

@@ -26,36 +26,99 @@ end
 local function pad_right(s, n) return s .. string.rep(" ", n - #s) end
 
 ---------------------------------------------------------------------------
--- Help from the generated resource table
+-- The generated API table, read through this accessor only (both layouts: the old single file
+-- with `operations`, and the index `resources[name] = {module =, methods =}` whose operations
+-- live in lua/telnyx/api/<module>.lua, see API19.md). Nothing is loaded until help is asked.
 ---------------------------------------------------------------------------
 
-local resources -- the generated table, loaded on first use
-local function spec()
-  resources = resources or require "telnyx.resources"
-  return resources
-end
+local index        -- require "telnyx.resources", on first use
+local by_name      -- "resource.method" -> op, filled per module as it is loaded
+local loaded_mods = {}
 
-local function find_op(resource, method)
-  for _, op in ipairs(spec().operations) do
-    if op.resource == resource and op.method == method then return op end
+local function api()
+  if index == nil then
+    index = require "telnyx.resources"
+    by_name = {}
+    if index.operations then
+      for _, op in ipairs(index.operations) do by_name[op.resource .. "." .. op.method] = op end
+    end
   end
-  return nil
+  return index
 end
 
+-- The index's entry of one resource: {methods = {...}, module = ...} or nil.
 local function resource_entry(name)
-  for _, r in ipairs(spec().resources) do
+  local res = api().resources
+  if res[name] then return res[name] end
+  for _, r in ipairs(res) do
     if r.name == name then return r end
   end
   return nil
 end
 
+-- Every resource name, sorted.
+function M.resource_names()
+  local names = {}
+  local res = api().resources
+  for k, r in pairs(res) do names[#names + 1] = type(k) == "string" and k or r.name end
+  table.sort(names)
+  return names
+end
+
+-- The methods of a resource (sorted), or nil when there is no such resource.
+function M.methods_of(name)
+  local e = resource_entry(name)
+  return e and e.methods or nil
+end
+
+-- The operation entry of resource.method, or nil.
+function M.operation(resource, method)
+  api()
+  local key = resource .. "." .. method
+  if by_name[key] == nil then
+    local e = resource_entry(resource)
+    local mod = e and e.module
+    if mod and not loaded_mods[mod] then
+      loaded_mods[mod] = true
+      local ok, t = pcall(require, "telnyx.api." .. mod)
+      for _, op in ipairs(ok and type(t) == "table" and t.operations or {}) do
+        by_name[op.resource .. "." .. op.method] = op
+      end
+    end
+  end
+  return by_name[key]
+end
+
+-- Operations the table lists as not bound ({resource =, method =, reason =, ...}).
+function M.unbound() return api().unbound or {} end
+
 -- Child resources of `name` ("addresses" -> {"addresses.actions"}).
 local function children_of(name)
   local out = {}
-  for _, r in ipairs(spec().resources) do
-    if r.name:sub(1, #name + 1) == name .. "." and not r.name:find(".", #name + 2, true) then
-      out[#out + 1] = r.name
+  for _, r in ipairs(M.resource_names()) do
+    if r:sub(1, #name + 1) == name .. "." and not r:find(".", #name + 2, true) then
+      out[#out + 1] = r
     end
+  end
+  return out
+end
+
+-- What differs between the two layouts of an entry, read in one place.
+local function positional(op) return op.positional or op.path_param end
+local function paginated(op) return op.pagination ~= nil or op.paginated == true end
+local function response_kind(op)
+  if op.response then return op.response end
+  if (op.accept or ""):match("^text/") then return "text" end
+  for _, s in ipairs(op.success or {}) do
+    if s == 204 then return "none" end
+  end
+  return "json"
+end
+-- Path parameters other than the positional one: given in params.
+local function named_path_params(op)
+  local out, pos = {}, positional(op)
+  for _, p in ipairs(op.path_params or {}) do
+    if p ~= pos then out[#out + 1] = p end
   end
   return out
 end
@@ -65,6 +128,7 @@ local function first_type(t) return (tostring(t or "any"):match("^[^|]+")) end
 -- A value for the example call: the spec's example, else a placeholder of the right type.
 local function example_value(field)
   if field.example ~= nil and type(field.example) ~= "table" then return field.example end
+  if field.enum and field.enum[1] ~= nil then return field.enum[1] end
   local t = first_type(field.type)
   if t == "integer" or t == "number" then return field.default or field.minimum or 1 end
   if t == "boolean" then return true end
@@ -87,6 +151,9 @@ local function example_params(op)
     if f.required then chosen[#chosen + 1] = f end
   end
   if #chosen == 0 and fields[1] then chosen[1] = fields[1] end
+  for _, name in ipairs(named_path_params(op)) do
+    chosen[#chosen + 1] = { name = name, type = "string" }
+  end
   if #chosen == 0 then return nil end
   local parts = {}
   for _, f in ipairs(chosen) do
@@ -100,26 +167,31 @@ local function call_prefix(op) return "client." .. op.resource .. ":" .. op.meth
 -- Example lines for one operation, built from its shape (path id, body, pagination).
 local function example_calls(op)
   local prefix = call_prefix(op)
-  if op.paginated then
+  if paginated(op) then
     return { "for item in " .. prefix .. "() do print(item.id) end",
              prefix .. "{page = {size = 50}}:collect(10)" }
   end
   local params = example_params(op)
-  if op.path_param then
-    if params then return { prefix .. '("<' .. op.path_param .. '>", ' .. params .. ")" } end
-    return { prefix .. '("<' .. op.path_param .. '>")' }
+  local pos = positional(op)
+  if pos then
+    if params then return { prefix .. '("<' .. pos .. '>", ' .. params .. ")" } end
+    return { prefix .. '("<' .. pos .. '>")' }
   end
   if params then return { prefix .. params } end
   return { prefix .. "()" }
 end
 
--- "(id, params [, opts])", the argument shapes client.c accepts for this operation.
+local function takes_params(op)
+  return op.body ~= nil or paginated(op) or (op.query and #op.query > 0)
+    or #named_path_params(op) > 0
+end
+
+-- "(id, params [, opts])", the argument shapes the binding accepts for this operation.
 local function signature(op)
   local required, optional = {}, {}
-  if op.path_param then required[#required + 1] = op.path_param end
-  local takes_params = op.body ~= nil or op.paginated or (op.query and #op.query > 0)
-  if takes_params then
-    if op.body and not op.body.optional then
+  if positional(op) then required[#required + 1] = positional(op) end
+  if takes_params(op) then
+    if (op.body and not op.body.optional) or #named_path_params(op) > 0 then
       required[#required + 1] = "params"
     else
       optional[#optional + 1] = "params"
@@ -135,30 +207,73 @@ local function signature(op)
   return "(" .. text .. (text ~= "" and " " or "") .. tail .. ")"
 end
 
+-- The safe way to delete what a list returns: lines of Lua for this resource.
+local function delete_safely(op)
+  local has_delete = false
+  for _, m in ipairs(M.methods_of(op.resource) or {}) do
+    if m == "delete" then has_delete = true end
+  end
+  local ids = "local ids = {} for r in " .. call_prefix(op) .. "{...} do ids[#ids + 1] = r.id end"
+  if has_delete then
+    return { ids, "for _, id in ipairs(ids) do client." .. op.resource .. ":delete(id) end" }
+  end
+  return { ids, "-- then change or delete each id" }
+end
+
+-- The return shape: {paragraph, ...} and, for lists, code lines for deleting safely.
 local function returns_text(op)
-  if op.paginated then
-    return "a telnyx.Pager: iterate it (for item in pager do ... end), pager:pages(), pager:collect([limit])"
+  if paginated(op) then
+    return {
+      "Returns a telnyx.Pager" .. (op.pagination and " (" .. op.pagination .. ")" or "") ..
+        " over the " .. op.resource .. " records of each page's data array (each item a " ..
+        "table); nothing is fetched until it is used. for item in pager do ... end walks every " ..
+        "page, pager:collect([limit]) gives an array, pager:pages() each page {data =, meta =}.",
+      "Changing the collection while paging it (deleting or adding items) shifts the later " ..
+        "pages, so items are skipped. To delete safely, collect the ids first, then delete:",
+    }, delete_safely(op)
   end
-  if (op.accept or ""):match("^text/") then return "the response body, a string" end
-  for _, s in ipairs(op.success or {}) do
-    if s == 204 then return "nil (the API answers with no body)" end
+  local kind, text = response_kind(op), nil
+  if kind == "none" then
+    text = "Returns nil (the API answers with no content)."
+  elseif kind == "text" then
+    text = "Returns the response body as a string (" .. tostring(op.accept or "text") .. ", not JSON)."
+  elseif kind == "binary" then
+    text = "Returns the response body as a string of bytes (" .. tostring(op.accept or "binary") .. ")."
+  elseif op.wrapped then
+    text = "Returns the decoded JSON body, wrapped: {data = <record>} (read result.data.id); " ..
+      "a JSON null field reads as nil."
+  else
+    text = "Returns the decoded JSON body, the bare record with no data wrapper (read " ..
+      "result.id); a JSON null field reads as nil."
   end
-  return op.wrapped and "the decoded body, {data = ...}" or "the decoded body"
+  return { text }, {}
 end
 
 local function constraint_text(p)
-  local bits = { first_type(p.type) == p.type and p.type or tostring(p.type) }
+  local bits = { tostring(p.type or "any") }
+  if p.items and p.items.type then bits[1] = bits[1] .. " of " .. tostring(p.items.type) end
   if p.format then bits[1] = bits[1] .. " (" .. p.format .. ")" end
   bits[#bits + 1] = p.required and "required" or "optional"
+  if p.deprecated then bits[#bits + 1] = "deprecated" end
   if p.default ~= nil then bits[#bits + 1] = "default " .. lua_literal(p.default) end
   if p.minimum ~= nil then bits[#bits + 1] = "min " .. tostring(p.minimum) end
+  if p.exclusive_minimum ~= nil then bits[#bits + 1] = "> " .. tostring(p.exclusive_minimum) end
   if p.maximum ~= nil then bits[#bits + 1] = "max " .. tostring(p.maximum) end
+  if p.exclusive_maximum ~= nil then bits[#bits + 1] = "< " .. tostring(p.exclusive_maximum) end
+  if p.min_length ~= nil then bits[#bits + 1] = "length >= " .. tostring(p.min_length) end
+  if p.max_length ~= nil then bits[#bits + 1] = "length <= " .. tostring(p.max_length) end
+  if p.additional then bits[#bits + 1] = "any keys" end
   return table.concat(bits, ", ")
 end
 
--- One parameter: name (type, required|optional, default ...) then its wrapped description.
-local function param_lines(p, width, out)
-  local head = "  " .. p.name .. "  (" .. constraint_text(p) .. ")"
+local MAX_NESTING = 2 -- nested object fields shown this deep (the reference stays readable)
+
+-- One parameter: name (type, required|optional, ...) then its wrapped description, then its
+-- nested fields as parent.child.
+local function param_lines(p, width, out, prefix, depth)
+  prefix, depth = prefix or "", depth or 0
+  local name = prefix .. p.name
+  local head = "  " .. name .. "  (" .. constraint_text(p) .. ")"
   out[#out + 1] = printer.visible_len(head) <= width and head or wrap(head, width, "", "      ")
   local about = plain(p.description)
   if p.enum then
@@ -166,10 +281,16 @@ local function param_lines(p, width, out)
     for i, e in ipairs(p.enum) do values[i] = lua_literal(e) end
     about = about .. (about ~= "" and " " or "") .. "One of: " .. table.concat(values, ", ") .. "."
   end
+  if p.pattern then about = about .. (about ~= "" and " " or "") .. "Pattern: " .. p.pattern .. "." end
   if p.example ~= nil and type(p.example) ~= "table" then
     about = about .. (about ~= "" and " " or "") .. "Example: " .. lua_literal(p.example) .. "."
   end
   if about ~= "" then out[#out + 1] = wrap(about, width, "      ", "      ") end
+  local nested = p.fields or (p.items and p.items.fields)
+  if nested and depth < MAX_NESTING then
+    local sub = name .. (p.fields and "." or "[].")
+    for _, f in ipairs(nested) do param_lines(f, width, out, sub, depth + 1) end
+  end
 end
 
 -- Required first, then the rest, each group in the spec's order.
@@ -185,34 +306,54 @@ end
 local function help_method(op, width)
   local out = {}
   out[#out + 1] = call_prefix(op) .. signature(op)
-  out[#out + 1] = "  " .. op.http_method .. " " .. op.path
+  out[#out + 1] = "  " .. op.http_method .. " " .. (op.server or "") .. op.path
   if op.summary then out[#out + 1] = wrap(plain(op.summary), width, "  ", "  ") end
   if op.description and plain(op.description) ~= plain(op.summary) then
     out[#out + 1] = wrap(plain(op.description), width, "  ", "  ")
   end
-  out[#out + 1] = wrap("Returns " .. returns_text(op) .. ".", width, "  ", "  ")
-  if op.path_param then
+  local paragraphs, code = returns_text(op)
+  for _, para in ipairs(paragraphs) do out[#out + 1] = wrap(para, width, "  ", "  ") end
+  for _, line in ipairs(code) do out[#out + 1] = "    " .. line end
+  local pos, named = positional(op), named_path_params(op)
+  if pos or #named > 0 then
     out[#out + 1] = ""
-    out[#out + 1] = "Arguments:"
-    out[#out + 1] = "  " .. op.path_param .. "  (string, required)"
-    out[#out + 1] = "      The {" .. op.path_param .. "} in the path."
+    out[#out + 1] = "Path parameters:"
+    if pos then
+      out[#out + 1] = "  " .. pos .. "  (string, required)"
+      out[#out + 1] = "      The {" .. pos .. "} in the path: the first argument."
+    end
+    for _, name in ipairs(named) do
+      out[#out + 1] = "  " .. name .. "  (string, required)"
+      out[#out + 1] = "      The {" .. name .. "} in the path: a field of params."
+    end
   end
   if op.body and op.body.fields and #op.body.fields > 0 then
     out[#out + 1] = ""
-    out[#out + 1] = string.format("Body fields (params, a table%s):",
-                                  op.body.optional and ", optional" or "")
+    out[#out + 1] = string.format("Body fields (params, a table%s; sent as %s):",
+                                  op.body.optional and ", optional" or "",
+                                  tostring(op.body.content_type or "application/json"))
     for _, p in ipairs(by_requiredness(op.body.fields)) do param_lines(p, width, out) end
+  elseif op.body then
+    out[#out + 1] = ""
+    out[#out + 1] = "Body (params): " .. tostring(op.body.type or "any") .. ", sent as " ..
+      tostring(op.body.content_type or "application/json") .. "."
   end
   if op.query and #op.query > 0 then
     out[#out + 1] = ""
-    out[#out + 1] = "Query parameters (params; page[size] may also be written {page = {size = N}}):"
+    out[#out + 1] = wrap("Query parameters (params; filter[x] and page[size] may also be written " ..
+      "{filter = {x = ...}, page = {size = N}}):", width, "", "  ")
     for _, p in ipairs(by_requiredness(op.query)) do param_lines(p, width, out) end
+  end
+  if op.headers and #op.headers > 0 then
+    out[#out + 1] = ""
+    out[#out + 1] = "Headers (opts.headers):"
+    for _, p in ipairs(by_requiredness(op.headers)) do param_lines(p, width, out) end
   end
   out[#out + 1] = ""
   out[#out + 1] = "Example:"
   for _, line in ipairs(example_calls(op)) do out[#out + 1] = "  " .. line end
-  out[#out + 1] = wrap("(a last opts table {timeout =, max_retries =, headers =} applies to " ..
-    "one call)", width, "  ", "  ")
+  out[#out + 1] = wrap("(a last opts table {timeout =, max_retries =, headers =, extra_query =, " ..
+    "extra_body =, extra_headers =} applies to one call)", width, "  ", "  ")
   return out
 end
 
@@ -224,13 +365,13 @@ end
 
 local function help_resource(name, width)
   local out = {}
-  local entry = resource_entry(name)
+  local methods = M.methods_of(name) or {}
   out[#out + 1] = "client." .. name .. "  (telnyx.Resource)"
   out[#out + 1] = "Methods (call with ':', e.g. client." .. name .. ":" ..
-    (entry and entry.methods[1] or "list") .. "(...)):"
+    (methods[1] or "list") .. "(...)):"
   local ops, method_w, path_w = {}, 0, 0
-  for _, method in ipairs(entry and entry.methods or {}) do
-    local op = find_op(name, method)
+  for _, method in ipairs(methods) do
+    local op = M.operation(name, method)
     if op then
       ops[#ops + 1] = op
       method_w, path_w = math.max(method_w, #op.method), math.max(path_w, #op.path)
@@ -241,11 +382,10 @@ local function help_resource(name, width)
   if #kids > 0 then
     out[#out + 1] = "Sub-resources:"
     for _, kid in ipairs(kids) do
-      local e = resource_entry(kid)
-      out[#out + 1] = "  client." .. kid .. "  (" .. table.concat(e.methods, ", ") .. ")"
+      out[#out + 1] = "  client." .. kid .. "  (" .. table.concat(M.methods_of(kid), ", ") .. ")"
     end
   end
-  out[#out + 1] = "help(client." .. name .. "." .. (entry and entry.methods[1] or "list") ..
+  out[#out + 1] = "help(client." .. name .. "." .. (methods[1] or "list") ..
     ") shows one method's parameters and an example."
   return out
 end
@@ -254,8 +394,8 @@ local function help_client(d, width)
   local out = {}
   out[#out + 1] = "telnyx.Client talking to " .. tostring(d.base_url)
   out[#out + 1] = "Resources (help(client.<name>) for their methods):"
-  for _, r in ipairs(spec().resources) do
-    local line = "  " .. pad_right(r.name, 34) .. table.concat(r.methods, " ")
+  for _, name in ipairs(M.resource_names()) do
+    local line = "  " .. pad_right(name, 34) .. table.concat(M.methods_of(name), " ")
     out[#out + 1] = truncate(line, width)
   end
   out[#out + 1] = wrap("Also: client:request(method, path [, {query =, body =, headers =, " ..
@@ -271,6 +411,8 @@ local MODULE_FIELDS = {
           "Bulk work: fn(item, i) for each item, requests in parallel; returns results, failures." },
   is_error = { "telnyx.is_error(v [, type])", "True for an API error object (of that type)." },
   describe = { "telnyx.describe(v)", "What a client, resource or method is (help uses it)." },
+  help = { "telnyx.help([x])", "This help, as a string: of the module, a client, a resource, a " ..
+           "method (also by name: telnyx.help(\"billing_groups.create\")), a pager or an error." },
   null = { "telnyx.null", "JSON null." },
   json = { "telnyx.json.encode(v), telnyx.json.decode(s)", "JSON, with null and [] kept." },
   VERSION = { "telnyx.VERSION", "The module's version." },
@@ -293,6 +435,12 @@ local function help_module(width)
   out[#out + 1] = "  help(client.billing_groups.create)   one method: path, parameters, example"
   out[#out + 1] = "  =expr or a bare expression           shows the value; Tab completes names"
   out[#out + 1] = "  require(\"telnyx.repl\").format(v)     the same pretty printing, as a string"
+  out[#out + 1] = ""
+  out[#out + 1] = "In scripts (and stock lua5.4 with telnyx.so):"
+  out[#out + 1] = "  print(telnyx.help(client.billing_groups.create))"
+  out[#out + 1] = "  print(telnyx.help(\"billing_groups.create\"))   by name, no client needed"
+  out[#out + 1] = wrap("The whole reference, generated from the same table: lua/telnyx/REFERENCE.md " ..
+    "in the source tree; `man telnyx-lua` for the host.", width, "", "  ")
   return out
 end
 
@@ -305,7 +453,12 @@ local function help_pager(p, width)
   out[#out + 1] = "  for item in pager do ... end     every item, fetching pages as needed"
   out[#out + 1] = "  for page in pager:pages() do ... end"
   out[#out + 1] = "  pager:collect([limit])           an array of up to limit items"
+  out[#out + 1] = "  pager:peek()                     the items iteration starts with, taking none"
   out[#out + 1] = "  pager:info(), pager:close()"
+  out[#out + 1] = wrap("Changing the collection while paging it (deleting or adding items) shifts " ..
+    "the later pages, so items are skipped. To delete safely, collect the ids first: " ..
+    "local ids = {} for r in pager do ids[#ids + 1] = r.id end, then delete each id.",
+    width, "", "  ")
   return out
 end
 
@@ -321,8 +474,14 @@ local function help_name(name, width)
   name = name:gsub("^client%.", ""):gsub(":", ".")
   if resource_entry(name) then return help_resource(name, width) end
   local res, method = name:match("^(.*)%.([%w_]+)$")
-  local op = res and find_op(res, method)
+  local op = res and M.operation(res, method)
   if op then return help_method(op, width) end
+  for _, u in ipairs(M.unbound()) do
+    if u.resource .. "." .. u.method == name or (u.resource == name and res == nil) then
+      return { "client." .. u.resource .. ":" .. u.method .. " is not available: " ..
+        tostring(u.reason) .. " (" .. tostring(u.http_method) .. " " .. tostring(u.path) .. ")" }
+    end
+  end
   return nil
 end
 
@@ -365,13 +524,19 @@ function M.help_text(x, opts)
     elseif d and d.kind == "resource" then
       out = help_resource(d.name, width)
     elseif d and d.kind == "method" then
-      local op = find_op(d.op.resource, d.op.method) or d.op
+      local op = M.operation(d.op.resource, d.op.method) or d.op
       out = help_method(op, width)
     else
       out = help_other(x, width)
     end
   end
   return table.concat(out, "\n") .. "\n"
+end
+
+-- telnyx.help([x [, opts]]) -> the text; no argument is the module overview.
+function M.text(...)
+  if select("#", ...) == 0 then return M.help_text(telnyx) end
+  return M.help_text(...)
 end
 
 -- help(x) for scripts: writes the text, returns nothing.

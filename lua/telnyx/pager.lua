@@ -304,6 +304,23 @@ end
 
 methods.close = close
 
+-- The items the next iteration starts with, taking none: the rest of the page held, else the
+-- next page, fetched now (the REPL shows a list call's first page this way). Returns them as
+-- a page {data =, meta =} whatever the kind, or nil when there are no more.
+function methods.peek(pager)
+  local state = state_of(pager)
+  check_open(state)
+  if state.items == nil or state.index >= #state.items then
+    state.page, state.items = nil, nil
+    if fetch(state) == nil then return nil end
+  end
+  local items = state.items
+  local page = state.page
+  local meta = type(page) == "table" and page ~= items and page.meta or nil
+  if state.index == 0 then return { data = items, meta = meta } end
+  return { data = { table.unpack(items, state.index + 1) }, meta = meta }
+end
+
 -- What the pager is, for the REPL and for tostring.
 function methods.info(pager)
   local state = state_of(pager)

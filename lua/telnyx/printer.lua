@@ -215,8 +215,33 @@ render = function(v, ctx, level)
   return paint(ctx, "thread", tostring(v))
 end
 
+-- A pager as the REPL shows a list call's result: what it is, the items its iteration starts
+-- with (the first page, fetched now), and how to get the rest, as the official SDKs' pages print.
+local function render_pager_page(v, ctx)
+  local head = paint(ctx, "userdata", tostring(v))
+  local ok, page = pcall(function() return v:peek() end)
+  if not ok then
+    return head .. "\n" .. paint(ctx, "note", "(first page not fetched: " .. tostring(page) .. ")")
+  end
+  head = paint(ctx, "userdata", tostring(v))  -- now counts the page just fetched
+  if page == nil then return head .. "\n" .. paint(ctx, "note", "(no items)") end
+  local meta = type(page.meta) == "table" and page.meta or {}
+  local where = {}
+  if meta.page_number then
+    where[#where + 1] = "page " .. tostring(meta.page_number) ..
+      (meta.total_pages and (" of " .. tostring(meta.total_pages)) or "")
+  end
+  if meta.total_results then where[#where + 1] = tostring(meta.total_results) .. " items in all" end
+  local lines = { head .. (#where > 0 and (" " .. table.concat(where, ", ")) or "") }
+  lines[#lines + 1] = render(page.data, ctx, 0)
+  lines[#lines + 1] = paint(ctx, "note", "-- the rest: p = <this call>, then for item in p do ... end " ..
+                            "(every page) or p:collect(); help(p)")
+  return table.concat(lines, "\n")
+end
+
 -- format(v [, opts]) -> string. opts: color (false), width (COLUMNS or 80), max_items (20),
--- depth (12), redact (true: the values of secret keys, by the request log's rule, are hidden).
+-- depth (12), redact (true: the values of secret keys, by the request log's rule, are hidden),
+-- pages (false: true shows a pager's first page, fetching it; the REPL's results).
 function M.format(v, opts)
   opts = opts or {}
   local ctx = {
@@ -227,6 +252,7 @@ function M.format(v, opts)
     redact = opts.redact ~= false,
     active = {},
   }
+  if opts.pages and util.type_name(v) == "telnyx.Pager" then return render_pager_page(v, ctx) end
   return render(v, ctx, 0)
 end
 

@@ -15,7 +15,7 @@ function M.quote(s) return printer().quote(s) end
 function M.wrap(text, width, first, rest) return printer().wrap(text, width, first, rest) end
 function M.help_text(x, opts) return require("telnyx.help").help_text(x, opts) end
 function M.help(...) return require("telnyx.help").help(...) end
-function M.complete(text, env) return require("telnyx.complete").complete(text, env) end
+function M.complete(text, env, before) return require("telnyx.complete").complete(text, env, before) end
 
 -- session{color =, interactive =, width = function} -> {show, complete, banner}; also sets the
 -- REPL's globals: telnyx, help, and client when TELNYX_API_KEY is set (unless already there).
@@ -49,14 +49,14 @@ function M.session(opts)
         and select(3, ...) == nil then
       n = 1
     end
-    local fopts = { color = opts.color, width = width() }
+    local fopts = { color = opts.color, width = width(), pages = true }
     local parts = {}
     for i = 1, n do parts[i] = printer().format((select(i, ...)), fopts) end
     io.stdout:write(table.concat(parts, "\n"), "\n")
     io.stdout:flush()
   end
 
-  function s.complete(text) return M.complete(text, env) end
+  function s.complete(text, before) return M.complete(text, env, before) end
 
   -- One error line, red on a colour terminal.
   function s.error_line(msg)

@@ -1,0 +1,138 @@
+-- telnyx.help from scripts and stock lua5.4, the return shapes it states, and the host's
+-- --help and --version.
+local cli = require "spec.support.cli"
+local telnyx = require "telnyx"
+local help = require "telnyx.help"
+
+local function plain_find(haystack, needle) return haystack:find(needle, 1, true) ~= nil end
+
+-- Every operation of the table, through the help module's accessor (both table layouts).
+local function all_ops()
+  local ops = {}
+  for _, name in ipairs(help.resource_names()) do
+    for _, method in ipairs(help.methods_of(name)) do
+      ops[#ops + 1] = assert(help.operation(name, method), name .. "." .. method)
+    end
+  end
+  return ops
+end
+
+local function is_list(op) return op.pagination ~= nil or op.paginated == true end
+
+describe("telnyx.help", function()
+  local client = telnyx.new { api_key = "KEYhelpSPEC0123456789", base_url = "http://127.0.0.1:9/v2" }
+
+  it("returns the same text for a method value and for its name", function()
+    local by_value = telnyx.help(client.billing_groups.create)
+    assert.is_string(by_value)
+    assert.are.equal(by_value, telnyx.help("billing_groups.create"))
+    assert.are.equal(by_value, telnyx.help("client.billing_groups:create"))
+    assert.truthy(plain_find(by_value, "POST /billing_groups"))
+    assert.are.equal(telnyx.help(client.addresses), telnyx.help("addresses"))
+  end)
+
+  it("with no argument describes the module, telnyx.help included; nil says there is nothing", function()
+    local text = telnyx.help()
+    assert.truthy(plain_find(text, "telnyx.help([x])"))
+    assert.truthy(plain_find(text, "telnyx.new"))
+    assert.truthy(plain_find(telnyx.help(nil), "nothing to describe"))
+    assert.truthy(plain_find(telnyx.help("no_such_thing.at_all"), "no resource or method named"))
+  end)
+
+  it("states every method's return shape", function()
+    for _, op in ipairs(all_ops()) do
+      local text = telnyx.help(op.resource .. "." .. op.method, { width = 100 })
+      local label = op.resource .. "." .. op.method
+      if is_list(op) then
+        assert.truthy(plain_find(text, "Returns a telnyx.Pager"), label)
+        assert.truthy(plain_find(text, "over the " .. op.resource .. " records"), label)
+      elseif op.response == "none" or (op.response == nil and op.success and op.success[1] == 204) then
+        assert.truthy(plain_find(text, "Returns nil"), label)
+      elseif op.response == "text" or (op.accept or ""):match("^text/") then
+        assert.truthy(plain_find(text, "as a string"), label)
+      elseif op.wrapped then
+        assert.truthy(plain_find(text, "{data = <record>}"), label)
+      else
+        assert.truthy(plain_find(text, "the bare record with no data wrapper"), label)
+      end
+    end
+  end)
+
+  it("names the two shapes the README promises", function()
+    assert.truthy(plain_find(telnyx.help(client.billing_groups.create), "{data = <record>}"))
+    assert.truthy(plain_find(telnyx.help(client.access_ip_address.create), "no data wrapper"))
+    assert.truthy(plain_find(telnyx.help(client.integration_secrets.delete), "Returns nil"))
+  end)
+
+  it("tells, for every list, that changing a collection while paging shifts pages, and the safe way", function()
+    for _, op in ipairs(all_ops()) do
+      if is_list(op) then
+        local text = telnyx.help(op.resource .. "." .. op.method, { width = 100 })
+        assert.truthy(plain_find(text, "shifts the later pages"), op.resource)
+        assert.truthy(plain_find(text, "local ids = {} for r in client." .. op.resource .. ":" ..
+                                   op.method .. "{...} do ids[#ids + 1] = r.id end"), op.resource)
+      end
+    end
+    local text = telnyx.help("access_ip_address.list")
+    assert.truthy(plain_find(text, "for _, id in ipairs(ids) do client.access_ip_address:delete(id) end"))
+    -- and the code it shows is Lua
+    local code = text:match("\n    (local ids[^\n]+\n    for _, id[^\n]+)")
+    assert.truthy(load((code:gsub("{%.%.%.}", "{}"):gsub("\n    ", "\n"))))
+  end)
+
+  it("shows a parameter's constraints: enum, bounds, default", function()
+    local text = telnyx.help("access_ip_address.list", { width = 100 })
+    assert.truthy(text:find("page%[size%]  %(integer, optional, default 20, max 250%)"))
+  end)
+
+  it("loads nothing at require time, and works from -e and from stock lua5.4 with telnyx.so", function()
+    local r = cli.run { cli.HOST, "-e", [[local t = require "telnyx"
+      assert(package.loaded["telnyx.help"] == nil and package.loaded["telnyx.resources"] == nil)
+      io.write(t.help("billing_groups.create"))]] }
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal(telnyx.help("billing_groups.create"), r.stdout)
+    local s = cli.run { "lua5.4", "-e", "package.cpath = " .. string.format("%q", cli.BUILD .. "/?.so")
+      .. [[ local t = require "telnyx" io.write(t.help("billing_groups.create"))]],
+      env = { COLUMNS = false } }
+    assert.are.equal(0, s.status, s.stderr)
+    assert.are.equal(r.stdout, s.stdout)
+  end)
+end)
+
+describe("telnyx-lua --help and --version", function()
+  it("--help shows usage, options, the REPL, the environment and where the docs are, exit 0", function()
+    local r = cli.run { cli.HOST, "--help" }
+    assert.are.equal(0, r.status)
+    assert.are.equal("", r.stderr)
+    for _, s in ipairs({ "usage: telnyx-lua [options] [script [args]]", "-e stat", "-l g=mod", "-i ",
+                         "-v ", "-E ", "-W ", "--version", "REPL", "TELNYX_API_KEY", "TELNYX_BASE_URL",
+                         "TELNYX_LOG", "TELNYX_CUSTOM_HEADERS", "TELNYX_CA_BUNDLE", "README",
+                         "man telnyx-lua", "telnyx.help" }) do
+      assert.truthy(plain_find(r.stdout, s), s)
+    end
+  end)
+
+  it("--version names telnyx-lua, Lua and libcurl, exit 0; -v stays as before", function()
+    local r = cli.run { cli.HOST, "--version" }
+    assert.are.equal(0, r.status)
+    assert.matches("^telnyx%-lua " .. telnyx.VERSION:gsub("%p", "%%%0") ..
+                   " %(Lua 5%.4%.%d+, libcurl %d+%.%d+%.%d+[^)]*%)\n$", r.stdout)
+    local v = cli.run { cli.HOST, "-v" }
+    assert.matches("^telnyx%-lua %S+ %(Lua 5%.4%.%d+%)\n$", v.stdout)
+  end)
+
+  it("runs nothing else: no script, no REPL, options after it unused", function()
+    local r = cli.run { cli.HOST, "--version", "-e", "print('ran')", stdin = "print('stdin ran')" }
+    assert.are.equal(0, r.status)
+    assert.falsy(plain_find(r.stdout, "ran"))
+  end)
+
+  it("after the script they are the script's arguments, and other long options stay errors", function()
+    local r = cli.run { cli.HOST, "-e", "print(#arg)", "-", "--help", stdin = "print(arg[1])" }
+    assert.are.equal(0, r.status, r.stderr)
+    assert.truthy(plain_find(r.stdout, "--help"))
+    local bad = cli.run { cli.HOST, "--helpme" }
+    assert.are.equal(1, bad.status)
+    assert.truthy(plain_find(bad.stderr, "unrecognized option '--helpme'"))
+  end)
+end)
