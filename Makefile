@@ -123,7 +123,7 @@ SHAREDIR := $(PREFIX)/share/telnyx-lua
 MAN1DIR := $(PREFIX)/share/man/man1
 COMMANDS := rotate-ip-allowlist export provision-webrtc-user mock-server
 MOCK_FILES := $(notdir $(wildcard scripts/mock/*.lua))
-BUILD_FILES := openapi.lua $(notdir $(wildcard scripts/build/*.json))
+BUILD_FILES := openapi.lua official-sdk-methods.tsv $(notdir $(wildcard scripts/build/*.json))
 
 $(B)/telnyx-lua.1: scripts/build/telnyx-lua.1.in Makefile | $(B)/gen
 	sed -e 's|@VERSION@|$(VERSION)|g' $< > $@
