@@ -419,6 +419,8 @@ void http_release(struct http_transfer *t) {
     http_unqueue(t);
   }
   t->state = HTTP_IDLE;
+  if (t->waiter_ref != NULL) *t->waiter_ref = NULL;
+  t->waiter_ref = NULL;
   t->waiter = NULL;
   http_buf_free(&t->body);
   http_buf_free(&t->headers);

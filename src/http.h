@@ -44,6 +44,9 @@ struct http_transfer {
   struct http_buf body, headers; /* response body; raw header lines of the final response */
   char errbuf[CURL_ERROR_SIZE];
   void *waiter; /* the scheduler's task waiting for it, if any */
+  /* The waiter's pointer to this transfer: http_release clears it, so a waiter never holds a
+     transfer that its owner (a call, collected with a closed coroutine) has freed. */
+  struct http_transfer **waiter_ref;
   struct http_transfer *next_done;
   struct http_transfer *run_prev, *run_next; /* the loop's list of transfers in flight */
 };
