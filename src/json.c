@@ -248,7 +248,8 @@ static void json_read_string(struct json_dec *d) {
 }
 
 /* Pushes the number at d->p: an integer when the text is one that fits (or when its value is
- * integral and fits, as `1.0` or `2e3`), else a float. */
+ * integral and fits, as `1.0` or `2e3`), else a float; a number beyond the float range is an
+ * error. */
 static void json_read_number(struct json_dec *d) {
   lua_State *L = d->L;
   const char *s = d->p, *p = s, *digits;
@@ -295,7 +296,11 @@ static void json_read_number(struct json_dec *d) {
     }
     if (lua_isinteger(L, -1)) return;
     x = lua_tonumber(L, -1);
-    if (x == floor(x) && lua_numbertointeger(x, &i)) {
+    /* JSON has no infinity: the encoder could not write this value back. */
+    if (isinf(x)) json_fail(d, s, "number out of range");
+    /* An integer literal Lua read as a float is outside 64 bits: it stays a float, or
+       -9223372036854775809 would round to -2^63 and become that (other) integer. */
+    if (is_float && x == floor(x) && lua_numbertointeger(x, &i)) {
       lua_pop(L, 1);
       lua_pushinteger(L, i);
     }
