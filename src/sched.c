@@ -248,7 +248,7 @@ static void sched_start(lua_State *L, struct map *m, struct task *task) {
   sched_resume(L, m, task, 2);
 }
 
-/* Ctrl-C: raises an error that carries what was done; the map's __close stops every task. */
+/* Ctrl-C: stops every task and raises an error that carries what was done. */
 static int sched_interrupted(lua_State *L, struct map *m) {
   int i;
   lua_Integer k, pending = 0;
@@ -262,6 +262,9 @@ static int sched_interrupted(lua_State *L, struct map *m) {
     lua_pushinteger(L, k);
     lua_rawseti(L, -2, ++pending);
   }
+  /* Stopped while the flag is still up, so a call in a task's __close fails at once too. */
+  for (i = 0; i < m->ntasks; i++)
+    if (m->tasks[i].co != NULL) sched_free_task(L, MAP_STATE, &m->tasks[i]);
   if (m->progress) sched_draw_progress(m, 1);
   lua_pushfstring(L, "interrupted: %I of %I items done, %I failed, %I not done",
                   (LUAI_UACINT)m->done, (LUAI_UACINT)m->total, (LUAI_UACINT)m->failed,
