@@ -78,7 +78,7 @@ describe("the host's allocator under memory checkers", function()
 
   it("steps aside in a sanitizer build without TELNYX_ALLOC (when the host is one)", function()
     local r = cli.run({ cli.HOST, "-e", SCRIPT,
-                        env = { TELNYX_ALLOC = false, ASAN_OPTIONS = "print_stats=1:detect_leaks=0" } })
+                        env = { TELNYX_ALLOC = false, ASAN_OPTIONS = "atexit=1:print_stats=1:detect_leaks=0" } })
     assert.are.equal(0, r.status, r.stderr)
     local calls = r.stderr:match("malloced %b() by (%d+) calls")
     if not calls then
