@@ -52,3 +52,39 @@ describe("the host's allocator", function()
     assert.are.equal(0, plain.status)
   end)
 end)
+
+-- Memory checkers see only malloc's blocks: with no setting (TELNYX_ALLOC unset), the host
+-- gives every Lua object to malloc under valgrind, and in a sanitizer build. 20,000 small
+-- tables must show as at least 20,000 allocations to the checker (the free lists make them a
+-- few dozen chunks).
+describe("the host's allocator under memory checkers", function()
+  local SCRIPT = "local t = {} for i = 1, 20000 do t[i] = { i } end print(#t)"
+
+  it("steps aside under valgrind without TELNYX_ALLOC", function()
+    if not os.execute("command -v valgrind >/dev/null 2>&1") then
+      pending("valgrind is not installed (make deps-hardening)")
+      return
+    end
+    -- the plain build: valgrind cannot run the sanitizer build make sanitize points TELNYX_LUA at
+    local r = cli.run({ "valgrind", cli.BUILD .. "/telnyx-lua", "-e", SCRIPT,
+                        env = { TELNYX_ALLOC = false }, timeout = 120 })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("20000\n", r.stdout)
+    local allocs = r.stderr:match("total heap usage: ([%d,]+) allocs")
+    assert.is_truthy(allocs, r.stderr)
+    allocs = tonumber((allocs:gsub(",", "")))
+    assert.is_true(allocs >= 20000, "valgrind saw " .. allocs .. " allocations")
+  end)
+
+  it("steps aside in a sanitizer build without TELNYX_ALLOC (when the host is one)", function()
+    local r = cli.run({ cli.HOST, "-e", SCRIPT,
+                        env = { TELNYX_ALLOC = false, ASAN_OPTIONS = "atexit=1:print_stats=1:detect_leaks=0" } })
+    assert.are.equal(0, r.status, r.stderr)
+    local calls = r.stderr:match("malloced %b() by (%d+) calls")
+    if not calls then
+      pending("the host is not a sanitizer build (make sanitize runs this)")
+      return
+    end
+    assert.is_true(tonumber(calls) >= 20000, "ASan saw " .. calls .. " allocations")
+  end)
+end)

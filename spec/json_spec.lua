@@ -113,6 +113,30 @@ describe("telnyx.json", function()
       assert.are.equal("float", math.type(v))
       assert.are.equal(1.2345678901234568e29, v)
     end)
+
+    it("decodes integers just outside 64 bits as floats on both sides, the bounds as integers", function()
+      for _, case in ipairs {
+        { "9223372036854775807", "integer", math.maxinteger },
+        { "-9223372036854775808", "integer", math.mininteger },
+        { "9223372036854775808", "float", 2.0 ^ 63 },
+        { "-9223372036854775809", "float", -(2.0 ^ 63) },
+        { "-9223372036854775808000", "float", -9.223372036854775808e21 },
+        { "[-9223372036854775809]", "float", -(2.0 ^ 63) },
+      } do
+        local v = json.decode(case[1])
+        if type(v) == "table" then v = v[1] end
+        assert.are.equal(case[2], math.type(v), case[1])
+        assert.are.equal(case[3], v, case[1])
+      end
+    end)
+
+    it("refuses numbers beyond the float range (JSON has no infinity), naming the byte", function()
+      fails_with("number out of range at byte 1", json.decode, "1e999")
+      fails_with("number out of range at byte 1", json.decode, "-1e999")
+      fails_with("number out of range at byte 7", json.decode, '{"a": 1e400}')
+      fails_with("number out of range at byte 2", json.decode, "[" .. string.rep("9", 400) .. "]")
+      assert.are.equal(0.0, json.decode("1e-999")) -- underflow is a number: zero
+    end)
   end)
 
   describe("strings", function()

@@ -9,7 +9,8 @@ struct alloc_pool;
 /* A new, empty pool, or NULL when out of memory. */
 struct alloc_pool *alloc_create(void);
 
-/* The lua_Alloc function; its ud is the pool. */
+/* The lua_Alloc function; its ud is the pool. Plain realloc/free (the pool unused) in a
+   sanitizer build or under valgrind, so memory checkers see every block. */
 lua_Alloc alloc_function(void);
 
 /* Frees every block of the pool; call after lua_close. */

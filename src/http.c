@@ -10,8 +10,9 @@
  * and turned into Lua errors by the caller after the transfer ends.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,6 +42,7 @@ struct http_loop {
   /* libcurl's built-in CA bundle and directory: a pooled handle is given them back when a
      client names none, since setting NULL would mean "none" rather than "the default". */
   char *default_ca_file, *default_ca_path;
+  size_t max_response, buffered; /* the budget for bodies in flight, and what they hold now */
 };
 
 static const char http_loop_key = 'l'; /* registry: the loop userdata */
@@ -101,20 +103,30 @@ static int http_buf_reserve(struct http_buf *b, size_t need) {
 
 static size_t http_on_body(char *data, size_t size, size_t nmemb, void *ud) {
   struct http_transfer *t = ud;
+  struct http_loop *loop = t->loop;
   size_t n = size * nmemb;
+  if (t->body.len + n > HTTP_MAX_BODY) {
+    t->body_too_large = 1;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
+  /* Every answer in flight shares one budget, so many large ones at once cannot add up. */
+  if (n > loop->max_response - loop->buffered) {
+    t->over_budget = 1;
+    return 0;
+  }
   if (t->body.cap == 0) {
     /* The announced length (the compressed one when encoded): one allocation for a 64 KB page
        instead of a doubling series of copies. */
     curl_off_t announced = -1;
     if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced) == CURLE_OK &&
-        announced > 0 && announced <= (curl_off_t)HTTP_MAX_BODY)
+        announced > 0 && announced <= (curl_off_t)HTTP_MAX_BODY &&
+        (size_t)announced <= loop->max_response - loop->buffered)
       http_buf_reserve(&t->body, (size_t)announced);
   }
-  if (t->body.len + n > HTTP_MAX_BODY) {
-    t->body_too_large = 1;
-    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-  }
-  return http_buf_append(&t->body, data, n) ? n : 0;
+  if (!http_buf_append(&t->body, data, n)) return 0;
+  t->counted += n;
+  loop->buffered += n;
+  return n;
 }
 
 static size_t http_on_header(char *data, size_t size, size_t nmemb, void *ud) {
@@ -224,16 +236,32 @@ static int http_loop_gc(lua_State *L) {
   return 0;
 }
 
+/* The budget from the environment: a whole number of bytes, at least 1; the default when unset. */
+static size_t http_budget_from_env(lua_State *L) {
+  const char *v = getenv(HTTP_MAX_RESPONSE_ENV);
+  char *end;
+  unsigned long long n;
+  if (v == NULL || *v == '\0') return HTTP_DEFAULT_MAX_RESPONSE_BYTES;
+  errno = 0;
+  n = strtoull(v, &end, 10);
+  if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n == 0 || n > (unsigned long long)(SIZE_MAX / 2))
+    luaL_error(L, "%s must be a whole number of bytes from 1, got '%s'", HTTP_MAX_RESPONSE_ENV, v);
+  return (size_t)n;
+}
+
 struct http_loop *http_loop_get(lua_State *L) {
   struct http_loop *loop;
+  size_t budget;
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &http_loop_key) == LUA_TUSERDATA) {
     loop = lua_touserdata(L, -1);
     lua_pop(L, 1);
     return loop;
   }
   lua_pop(L, 1);
+  budget = http_budget_from_env(L);
   loop = lua_newuserdatauv(L, sizeof *loop, 0);
   memset(loop, 0, sizeof *loop);
+  loop->max_response = budget;
   lua_newtable(L);
   lua_pushcfunction(L, http_loop_gc);
   lua_setfield(L, -2, "__gc");
@@ -252,6 +280,8 @@ struct http_loop *http_loop_get(lua_State *L) {
 }
 
 int http_loop_running(struct http_loop *loop) { return loop->running; }
+
+size_t http_max_response_bytes(lua_State *L) { return http_loop_get(L)->max_response; }
 
 static void http_link_running(struct http_loop *loop, struct http_transfer *t) {
   t->run_prev = NULL;
@@ -282,6 +312,10 @@ static void http_finish(struct http_transfer *t, CURLcode result) {
     curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &t->connect_code);
   }
   t->elapsed_ms = http_now_ms() - t->started_ms;
+  if (t->over_budget)
+    snprintf(t->errbuf, sizeof t->errbuf,
+             "answers in flight would hold more than %zu bytes (the budget %s sets)", loop->max_response,
+             HTTP_MAX_RESPONSE_ENV);
   curl_multi_remove_handle(loop->multi, t->easy);
   if (loop->npool < HTTP_POOL_MAX)
     loop->pool[loop->npool++] = t->easy;
@@ -408,6 +442,7 @@ CURLcode http_start(struct http_loop *loop, struct http_transfer *t, const struc
   t->url = req->url;
   t->timeout_ms = req->timeout_ms;
   t->verify_result = t->proxy_verify_result = t->connect_code = 0;
+  t->over_budget = 0;
   curl_easy_setopt(easy, CURLOPT_URL, req->url);
   /* Every connection setting each time: a pooled handle keeps the last client's. libcurl
      reuses a connection only for the same settings. */
@@ -465,7 +500,11 @@ void http_release(struct http_transfer *t) {
     http_unqueue(t);
   }
   t->state = HTTP_IDLE;
+  if (t->waiter_ref != NULL) *t->waiter_ref = NULL;
+  t->waiter_ref = NULL;
   t->waiter = NULL;
+  if (t->counted > 0) t->loop->buffered -= t->counted;
+  t->counted = 0;
   http_buf_free(&t->body);
   http_buf_free(&t->headers);
 }

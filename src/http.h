@@ -9,6 +9,14 @@
 /* Largest response body accepted; a larger one fails the transfer rather than eat memory. */
 #define HTTP_MAX_BODY (64u * 1024u * 1024u)
 
+/*
+ * Default of the state's budget for answers (env TELNYX_MAX_RESPONSE_BYTES): the bytes of
+ * response bodies buffered by all transfers in flight together, and the memory the values
+ * decoded from one answer may take (src/json.c). Going over fails that transfer or decode.
+ */
+#define HTTP_DEFAULT_MAX_RESPONSE_BYTES ((size_t)256 * 1024 * 1024)
+#define HTTP_MAX_RESPONSE_ENV "TELNYX_MAX_RESPONSE_BYTES"
+
 struct http_buf {
   char *data;
   size_t len, cap;
@@ -57,6 +65,8 @@ struct http_transfer {
   CURLcode result;
   long status;
   int body_too_large;
+  int over_budget; /* the state's budget for answers in flight was spent: see errbuf */
+  size_t counted;  /* bytes of the body counted in the loop's budget */
   double started_ms, elapsed_ms;
   struct http_buf body, headers; /* response body; raw header lines of the final response */
   char errbuf[CURL_ERROR_SIZE];
@@ -65,6 +75,9 @@ struct http_transfer {
   const char *url;
   long timeout_ms, verify_result, proxy_verify_result, connect_code;
   void *waiter; /* the scheduler's task waiting for it, if any */
+  /* The waiter's pointer to this transfer: http_release clears it, so a waiter never holds a
+     transfer that its owner (a call, collected with a closed coroutine) has freed. */
+  struct http_transfer **waiter_ref;
   struct http_transfer *next_done;
   struct http_transfer *run_prev, *run_next; /* the loop's list of transfers in flight */
 };
@@ -74,6 +87,9 @@ double http_now_ms(void);
 
 /* The loop of this Lua state (created on first use and kept in the registry). */
 struct http_loop *http_loop_get(lua_State *L);
+
+/* The state's budget for answers, in bytes (HTTP_MAX_RESPONSE_ENV, else the default). */
+size_t http_max_response_bytes(lua_State *L);
 
 /* Number of transfers in flight. */
 int http_loop_running(struct http_loop *loop);

@@ -17,6 +17,7 @@
 #include <lauxlib.h>
 
 #include "buf.h"
+#include "http.h"
 #include "json.h"
 
 /* ---- UTF-8 ---- */
@@ -96,6 +97,7 @@ struct json_dec {
   int values;             /* stack index of the first value slot */
   int hint_array[JSON_HINT_DEPTH], hint_object[JSON_HINT_DEPTH];
   struct json_seen value[JSON_VALUE_SLOTS];
+  size_t cost, max_cost; /* estimated bytes of the Lua values made so far, and the bound */
   unsigned char value_misses[JSON_VALUE_SLOTS]; /* in a row; at JSON_VALUE_TRIES left alone */
 };
 
@@ -103,6 +105,23 @@ static int json_is_digit(char c) { return c >= '0' && c <= '9'; }
 
 static void json_fail(struct json_dec *d, const char *at, const char *what) {
   luaL_error(d->L, "%s at byte %d", what, (int)(at - d->text) + 1);
+}
+
+/*
+ * Estimated Lua memory per value: a slot in its table, and for a table its header too. Text
+ * such as [{},{},...] makes 80 bytes of Lua values out of 3 of text, so a decode is bounded by
+ * what it makes, not by the length of its text.
+ */
+#define JSON_COST_SLOT 16
+#define JSON_COST_TABLE 56
+#define JSON_COST_STRING 24
+
+static void json_charge(struct json_dec *d, size_t bytes) {
+  d->cost += bytes;
+  if (d->cost > d->max_cost)
+    luaL_error(d->L, "the decoded value would take more than %I bytes of memory (the budget %s "
+               "sets) at byte %d", (LUAI_UACINT)d->max_cost, HTTP_MAX_RESPONSE_ENV,
+               (int)(d->p - d->text) + 1);
 }
 
 static void json_skip_space(struct json_dec *d) {
@@ -248,7 +267,8 @@ static void json_read_string(struct json_dec *d) {
 }
 
 /* Pushes the number at d->p: an integer when the text is one that fits (or when its value is
- * integral and fits, as `1.0` or `2e3`), else a float. */
+ * integral and fits, as `1.0` or `2e3`), else a float; a number beyond the float range is an
+ * error. */
 static void json_read_number(struct json_dec *d) {
   lua_State *L = d->L;
   const char *s = d->p, *p = s, *digits;
@@ -295,7 +315,11 @@ static void json_read_number(struct json_dec *d) {
     }
     if (lua_isinteger(L, -1)) return;
     x = lua_tonumber(L, -1);
-    if (x == floor(x) && lua_numbertointeger(x, &i)) {
+    /* JSON has no infinity: the encoder could not write this value back. */
+    if (isinf(x)) json_fail(d, s, "number out of range");
+    /* An integer literal Lua read as a float is outside 64 bits: it stays a float, or
+       -9223372036854775809 would round to -2^63 and become that (other) integer. */
+    if (is_float && x == floor(x) && lua_numbertointeger(x, &i)) {
       lua_pop(L, 1);
       lua_pushinteger(L, i);
     }
@@ -401,6 +425,7 @@ static void json_read_array(struct json_dec *d) {
   lua_Integer n = 0;
   int depth;
   json_enter(d);
+  json_charge(d, JSON_COST_TABLE);
   depth = d->depth;
   lua_createtable(L, depth < JSON_HINT_DEPTH ? d->hint_array[depth] : 0, 0);
   lua_pushvalue(L, d->array_mt);
@@ -429,8 +454,10 @@ static void json_read_array(struct json_dec *d) {
 
 static void json_read_object(struct json_dec *d) {
   lua_State *L = d->L;
+  const char *key_at;
   int n = 0, depth;
   json_enter(d);
+  json_charge(d, JSON_COST_TABLE);
   depth = d->depth;
   lua_createtable(L, 0, depth < JSON_HINT_DEPTH ? d->hint_object[depth] : 0);
   json_skip_space(d);
@@ -440,14 +467,21 @@ static void json_read_object(struct json_dec *d) {
     for (;;) {
       if (d->p >= d->end || *d->p != '"')
         json_fail(d, d->p, d->p < d->end ? "expected a string key" : "unexpected end of text");
+      key_at = d->p;
       json_read_key(d, depth, n);
+      json_charge(d, JSON_COST_SLOT + JSON_COST_STRING + (size_t)(d->p - key_at));
       json_skip_space(d);
       if (d->p >= d->end || *d->p != ':')
         json_fail(d, d->p, d->p < d->end ? "expected ':'" : "unexpected end of text");
       d->p++;
       json_skip_space(d);
-      if (d->p < d->end && *d->p == '"') json_read_field_string(d, depth, n);
-      else json_read_value(d);
+      if (d->p < d->end && *d->p == '"') {
+        const char *at = d->p;
+        json_read_field_string(d, depth, n);
+        json_charge(d, JSON_COST_SLOT + JSON_COST_STRING + (size_t)(d->p - at));
+      } else {
+        json_read_value(d);
+      }
       lua_rawset(L, -3);
       n++;
       json_skip_space(d);
@@ -469,10 +503,16 @@ static void json_read_object(struct json_dec *d) {
 static void json_read_value(struct json_dec *d) {
   json_skip_space(d);
   if (d->p >= d->end) json_fail(d, d->p, "unexpected end of text");
+  json_charge(d, JSON_COST_SLOT);
   switch (*d->p) {
     case '{': json_read_object(d); break;
     case '[': json_read_array(d); break;
-    case '"': json_read_string(d); break;
+    case '"': {
+      const char *at = d->p;
+      json_read_string(d);
+      json_charge(d, JSON_COST_STRING + (size_t)(d->p - at));
+      break;
+    }
     case 't': json_read_literal(d, "true", 4); lua_pushboolean(d->L, 1); break;
     case 'f': json_read_literal(d, "false", 5); lua_pushboolean(d->L, 0); break;
     case 'n': json_read_literal(d, "null", 4); lua_pushlightuserdata(d->L, NULL); break;
@@ -489,6 +529,7 @@ static int json_decode_protected(lua_State *L) {
   d.L = L;
   d.text = d.p = lua_touserdata(L, 1);
   d.end = d.text + (size_t)lua_tointeger(L, 2);
+  d.max_cost = lua_toboolean(L, 3) ? http_max_response_bytes(L) : (size_t)-1;
   luaL_getmetatable(L, JSON_ARRAY_MT);
   d.array_mt = lua_gettop(L);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &json_keys_key);
@@ -504,12 +545,14 @@ static int json_decode_protected(lua_State *L) {
   return 1;
 }
 
-int json_decode(lua_State *L, const char *text, size_t len) {
+/* bounded: the values made may take at most the state's budget for answers (src/http.h). */
+static int json_decode_text(lua_State *L, const char *text, size_t len, int bounded) {
   int status;
   lua_pushcfunction(L, json_decode_protected);
   lua_pushlightuserdata(L, (void *)text); /* the text stays where it is: no copy */
   lua_pushinteger(L, (lua_Integer)len);
-  status = lua_pcall(L, 2, 1, 0);
+  lua_pushboolean(L, bounded);
+  status = lua_pcall(L, 3, 1, 0);
   if (status == LUA_OK) return 1;
   if (status == LUA_ERRMEM) lua_error(L);
   if (lua_type(L, -1) != LUA_TSTRING) {
@@ -518,6 +561,8 @@ int json_decode(lua_State *L, const char *text, size_t len) {
   }
   return 0;
 }
+
+int json_decode(lua_State *L, const char *text, size_t len) { return json_decode_text(L, text, len, 1); }
 
 /* ---- encoding ---- */
 
@@ -685,7 +730,8 @@ static int json_l_encode(lua_State *L) {
 static int json_l_decode(lua_State *L) {
   size_t len;
   const char *text = luaL_checklstring(L, 1, &len);
-  if (!json_decode(L, text, len)) return luaL_error(L, "invalid JSON: %s", lua_tostring(L, -1));
+  /* Text the script holds already, a file say: bounded by its memory, not the answers' budget. */
+  if (!json_decode_text(L, text, len, 0)) return luaL_error(L, "invalid JSON: %s", lua_tostring(L, -1));
   return 1;
 }
 

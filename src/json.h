@@ -17,8 +17,9 @@
 void json_open(lua_State *L);
 
 /*
- * Decodes `len` bytes of JSON text. On success pushes the value and returns 1; on failure
- * pushes a one-line message and returns 0. Never raises except on memory errors.
+ * Decodes `len` bytes of JSON text (an answer: the values it makes may take at most the
+ * state's budget for answers, see src/http.h). On success pushes the value and returns 1; on
+ * failure pushes a one-line message and returns 0. Never raises except on memory errors.
  */
 int json_decode(lua_State *L, const char *text, size_t len);
 

@@ -18,9 +18,8 @@ TELNYX_LUA=$dir/telnyx-lua
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$reports/asan
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan
 LSAN_OPTIONS=suppressions=$root/spec/support/lsan.supp:print_suppressions=0
-# Every Lua object from malloc, not the host's free lists, so ASan sees each one freed.
-TELNYX_ALLOC=malloc
-export TELNYX_LUA ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS TELNYX_ALLOC
+# No TELNYX_ALLOC: a sanitizer build gives every Lua object to malloc by itself (src/alloc.c).
+export TELNYX_LUA ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 
 out=$(mktemp) || exit 1
 trap 'rm -f "$out" "$out.status"' EXIT
