@@ -316,18 +316,14 @@ local function pad_right(s, n) return s .. string.rep(" ", n - #s) end
 -- Help from the generated resource table
 ---------------------------------------------------------------------------
 
-local resources -- the generated table, loaded on first use
+local api = require "telnyx.operations"
+local resources -- the index as a sorted list, made on first use
 local function spec()
-  resources = resources or require "telnyx.resources"
+  resources = resources or { resources = api.resources() }
   return resources
 end
 
-local function find_op(resource, method)
-  for _, op in ipairs(spec().operations) do
-    if op.resource == resource and op.method == method then return op end
-  end
-  return nil
-end
+local find_op = api.find
 
 local function resource_entry(name)
   for _, r in ipairs(spec().resources) do
@@ -387,14 +383,14 @@ local function call_prefix(op) return "client." .. op.resource .. ":" .. op.meth
 -- Example lines for one operation, built from its shape (path id, body, pagination).
 local function example_calls(op)
   local prefix = call_prefix(op)
-  if op.paginated then
+  if op.pagination then
     return { "for item in " .. prefix .. "() do print(item.id) end",
              prefix .. "{page = {size = 50}}:collect(10)" }
   end
   local params = example_params(op)
-  if op.path_param then
-    if params then return { prefix .. '("<' .. op.path_param .. '>", ' .. params .. ")" } end
-    return { prefix .. '("<' .. op.path_param .. '>")' }
+  if op.positional then
+    if params then return { prefix .. '("<' .. op.positional .. '>", ' .. params .. ")" } end
+    return { prefix .. '("<' .. op.positional .. '>")' }
   end
   if params then return { prefix .. params } end
   return { prefix .. "()" }
@@ -403,8 +399,8 @@ end
 -- "(id, params [, opts])", the argument shapes client.c accepts for this operation.
 local function signature(op)
   local required, optional = {}, {}
-  if op.path_param then required[#required + 1] = op.path_param end
-  local takes_params = op.body ~= nil or op.paginated or (op.query and #op.query > 0)
+  if op.positional then required[#required + 1] = op.positional end
+  local takes_params = op.body ~= nil or op.pagination or (op.query and #op.query > 0)
   if takes_params then
     if op.body and not op.body.optional then
       required[#required + 1] = "params"
@@ -423,7 +419,7 @@ local function signature(op)
 end
 
 local function returns_text(op)
-  if op.paginated then
+  if op.pagination then
     return "a telnyx.Pager: iterate it (for item in pager do ... end), pager:pages(), pager:collect([limit])"
   end
   if (op.accept or ""):match("^text/") then return "the response body, a string" end
@@ -474,15 +470,16 @@ local function help_method(op, width)
   out[#out + 1] = call_prefix(op) .. signature(op)
   out[#out + 1] = "  " .. op.http_method .. " " .. op.path
   if op.summary then out[#out + 1] = wrap(plain(op.summary), width, "  ", "  ") end
-  if op.description and plain(op.description) ~= plain(op.summary) then
-    out[#out + 1] = wrap(plain(op.description), width, "  ", "  ")
+  local description = api.description(op)
+  if description and plain(description) ~= plain(op.summary) then
+    out[#out + 1] = wrap(plain(description), width, "  ", "  ")
   end
   out[#out + 1] = wrap("Returns " .. returns_text(op) .. ".", width, "  ", "  ")
-  if op.path_param then
+  if op.positional then
     out[#out + 1] = ""
     out[#out + 1] = "Arguments:"
-    out[#out + 1] = "  " .. op.path_param .. "  (string, required)"
-    out[#out + 1] = "      The {" .. op.path_param .. "} in the path."
+    out[#out + 1] = "  " .. op.positional .. "  (string, required)"
+    out[#out + 1] = "      The {" .. op.positional .. "} in the path."
   end
   if op.body and op.body.fields and #op.body.fields > 0 then
     out[#out + 1] = ""
@@ -542,7 +539,7 @@ local function help_client(d, width)
   out[#out + 1] = "telnyx.Client talking to " .. tostring(d.base_url)
   out[#out + 1] = "Resources (help(client.<name>) for their methods):"
   for _, r in ipairs(spec().resources) do
-    local line = "  " .. pad_right(r.name, 34) .. table.concat(r.methods, " ")
+    local line = "  " .. pad_right(r.name, 33) .. " " .. table.concat(r.methods, " ")
     out[#out + 1] = truncate(line, width)
   end
   out[#out + 1] = wrap("Also: client:request(method, path [, {query =, body =, headers =, " ..
