@@ -30,7 +30,8 @@ HOST := $(B)/telnyx-lua
 MODULE := $(B)/telnyx.so
 HOST_SRC := src/main.c src/repl.c src/linedit.c src/alloc.c
 MODULE_SRC := $(filter-out $(HOST_SRC),$(wildcard src/*.c))
-LUA_SRC := $(sort $(wildcard lua/telnyx/*.lua))
+# The generated API tables too: lua/telnyx/api/<top>.lua, lua/telnyx/doc/<top>.lua.
+LUA_SRC := $(sort $(wildcard lua/telnyx/*.lua lua/telnyx/api/*.lua lua/telnyx/doc/*.lua))
 MODULE_OBJ := $(MODULE_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/embedded.o
 HOST_OBJ := $(HOST_SRC:src/%.c=$(B)/obj/%.o)
 
@@ -63,14 +64,17 @@ $(B)/obj/%.o: src/%.c | $(B)/obj
 $(B)/obj/embedded.o: $(B)/gen/embedded.c | $(B)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# Every file under lua/ becomes a byte array registered in package.preload.
+# Every file under lua/ becomes a byte array registered in package.preload (the API tables
+# precompiled: scripts/build/embed-lua.lua).
 $(B)/gen/embedded.c: $(LUA_SRC) scripts/build/embed-lua.lua | $(B)/gen
 	$(LUA) scripts/build/embed-lua.lua $@ $(LUA_SRC)
 
 $(B)/obj $(B)/gen:
 	mkdir -p $@
 
-# The resource table is generated from the OpenAPI file, by the host, and committed.
+# The API tables are generated from the OpenAPI spec and the SDK's names, by the host, and
+# committed; the check regenerates into a temporary directory and compares (and first compares
+# the spec's sha256 with the one the index was made from).
 resources: $(HOST)
 	$(HOST) scripts/build/gen-resources.lua
 

@@ -39,7 +39,7 @@ TELNYX_BASE_URL, TELNYX_LOG.
 
 local telnyx = require "telnyx"
 local cli = require "telnyx.cli"
-local resources = require "telnyx.resources"
+local api = require "telnyx.operations"
 
 local NAME = "export.lua"
 local DEFAULT_PAGE_SIZE = 250
@@ -48,13 +48,14 @@ local encode = telnyx.json.encode
 -- The list operations by resource name, and the names sorted.
 local function list_operations()
   local ops, names = {}, {}
-  for _, op in ipairs(resources.operations) do
-    if op.method == "list" then
-      ops[op.resource] = op
-      names[#names + 1] = op.resource
+  for _, r in ipairs(api.resources()) do
+    for _, m in ipairs(r.methods) do
+      if m == "list" then
+        ops[r.name] = api.find(r.name, "list")
+        names[#names + 1] = r.name
+      end
     end
   end
-  table.sort(names)
   return ops, names
 end
 

@@ -1,13 +1,18 @@
--- scripts/build/gen-resources.lua and the lua/telnyx/resources.lua it writes: the committed table is
--- current, spec changes show up in it, it names exactly the contract's resources and methods,
--- and odd spec shapes are skipped with a warning instead of crashing the generator.
+-- scripts/build/gen-resources.lua and the API table it writes (lua/telnyx/resources.lua, the
+-- index; lua/telnyx/api/<top>.lua, the operations): the committed files are current and keyed
+-- on the spec's sha256, every operation of the whole spec is bound once (or listed unbound)
+-- under the official SDK's names, the 38 account-access operations are what the subset spec
+-- gave, the client loads per resource, and odd spec shapes are skipped with a warning.
 -- Run from the repository root (busted spec/gen_resources_spec.lua).
 local cjson = require "cjson"
 local cli = require "spec.support.cli"
 
 local GEN = "scripts/build/gen-resources.lua"
-local SPEC = "scripts/build/telnyx-account-access.openapi.json"
-local OUT = "lua/telnyx/resources.lua"
+local SPEC = "scripts/build/telnyx-openapi-spec3.json"
+local SUBSET = "scripts/build/telnyx-account-access.openapi.json"
+local NAMES = "scripts/build/official-sdk-methods.tsv"
+local OUT = "lua/telnyx"
+local INDEX = OUT .. "/resources.lua"
 local SPEC_NAME = SPEC:match("[^/]+$")
 
 -- The interpreter running these specs (stock lua5.4, or build/telnyx-lua under
@@ -36,6 +41,30 @@ local function load_table(path)
   return chunk()
 end
 
+-- The whole generated table: the index, and every operation of the api/ files.
+local function load_all(dir)
+  local t = load_table(dir .. "/resources.lua")
+  t.operations = {}
+  local tops = {}
+  for _, r in pairs(t.resources) do tops[r.module] = true end
+  local names = {}
+  for top in pairs(tops) do names[#names + 1] = top end
+  table.sort(names)
+  for _, top in ipairs(names) do
+    for _, op in ipairs(load_table(dir .. "/api/" .. top .. ".lua").operations) do
+      t.operations[#t.operations + 1] = op
+    end
+  end
+  return t
+end
+
+local function sha256(path)
+  local p = io.popen("sha256sum " .. sh(path))
+  local out = p:read("a")
+  p:close()
+  return out:match("^%x+")
+end
+
 local function find_op(t, resource, method)
   for _, op in ipairs(t.operations) do
     if op.resource == resource and op.method == method then return op end
@@ -57,72 +86,12 @@ local function field(op, name)
   return nil
 end
 
--- The contract (shared/api/LUA-API.md): resource -> methods.
-local CONTRACT = {
-  access_ip_address = { "create", "delete", "list", "retrieve" },
-  access_ip_ranges = { "create", "delete", "list" },
-  addresses = { "create", "delete", "list", "retrieve" },
-  ["addresses.actions"] = { "accept_suggestions", "validate" },
-  authentication_providers = { "create", "delete", "list", "retrieve", "update" },
-  billing_groups = { "create", "delete", "list", "retrieve", "update" },
-  integration_secrets = { "create", "delete", "list" },
-  telephony_credentials = { "create", "create_token", "delete", "list", "retrieve", "update" },
-  credential_connections = { "create", "delete", "list", "retrieve", "update" },
-  ["credential_connections.actions"] = { "check_registration_status" },
-}
-
--- resource.method -> HTTP method, path, path parameter, required body fields (nil: no body).
-local ENDPOINTS = {
-  ["access_ip_address.list"] = { "GET", "/access_ip_address" },
-  ["access_ip_address.create"] = { "POST", "/access_ip_address", nil, { "ip_address" } },
-  ["access_ip_address.retrieve"] = { "GET", "/access_ip_address/{access_ip_address_id}", "access_ip_address_id" },
-  ["access_ip_address.delete"] = { "DELETE", "/access_ip_address/{access_ip_address_id}", "access_ip_address_id" },
-  ["access_ip_ranges.list"] = { "GET", "/access_ip_ranges" },
-  ["access_ip_ranges.create"] = { "POST", "/access_ip_ranges", nil, { "cidr_block" } },
-  ["access_ip_ranges.delete"] = { "DELETE", "/access_ip_ranges/{access_ip_range_id}", "access_ip_range_id" },
-  ["addresses.list"] = { "GET", "/addresses" },
-  ["addresses.create"] = { "POST", "/addresses", nil,
-    { "business_name", "country_code", "first_name", "last_name", "locality", "street_address" } },
-  ["addresses.retrieve"] = { "GET", "/addresses/{id}", "id" },
-  ["addresses.delete"] = { "DELETE", "/addresses/{id}", "id" },
-  ["addresses.actions.validate"] = { "POST", "/addresses/actions/validate", nil,
-    { "country_code", "postal_code", "street_address" } },
-  ["addresses.actions.accept_suggestions"] = { "POST", "/addresses/{id}/actions/accept_suggestions", "id", {} },
-  ["authentication_providers.list"] = { "GET", "/authentication_providers" },
-  ["authentication_providers.create"] = { "POST", "/authentication_providers", nil, { "name", "settings", "short_name" } },
-  ["authentication_providers.retrieve"] = { "GET", "/authentication_providers/{id}", "id" },
-  ["authentication_providers.update"] = { "PATCH", "/authentication_providers/{id}", "id", {} },
-  ["authentication_providers.delete"] = { "DELETE", "/authentication_providers/{id}", "id" },
-  ["billing_groups.list"] = { "GET", "/billing_groups" },
-  ["billing_groups.create"] = { "POST", "/billing_groups", nil, {} },
-  ["billing_groups.retrieve"] = { "GET", "/billing_groups/{id}", "id" },
-  ["billing_groups.update"] = { "PATCH", "/billing_groups/{id}", "id", {} },
-  ["billing_groups.delete"] = { "DELETE", "/billing_groups/{id}", "id" },
-  ["integration_secrets.list"] = { "GET", "/integration_secrets" },
-  ["integration_secrets.create"] = { "POST", "/integration_secrets", nil, { "identifier", "type" } },
-  ["integration_secrets.delete"] = { "DELETE", "/integration_secrets/{id}", "id" },
-  ["telephony_credentials.list"] = { "GET", "/telephony_credentials" },
-  ["telephony_credentials.create"] = { "POST", "/telephony_credentials", nil, { "connection_id" } },
-  ["telephony_credentials.retrieve"] = { "GET", "/telephony_credentials/{id}", "id" },
-  ["telephony_credentials.update"] = { "PATCH", "/telephony_credentials/{id}", "id", {} },
-  ["telephony_credentials.delete"] = { "DELETE", "/telephony_credentials/{id}", "id" },
-  ["telephony_credentials.create_token"] = { "POST", "/telephony_credentials/{id}/token", "id" },
-  ["credential_connections.list"] = { "GET", "/credential_connections" },
-  ["credential_connections.create"] = { "POST", "/credential_connections", nil,
-    { "connection_name", "password", "user_name" } },
-  ["credential_connections.retrieve"] = { "GET", "/credential_connections/{id}", "id" },
-  ["credential_connections.update"] = { "PATCH", "/credential_connections/{id}", "id", {} },
-  ["credential_connections.delete"] = { "DELETE", "/credential_connections/{id}", "id" },
-  ["credential_connections.actions.check_registration_status"] =
-    { "POST", "/credential_connections/{id}/actions/check_registration_status", "id" },
-}
-
 describe("gen-resources", function()
   local tmp
   setup(function() tmp = cli.tmpdir() end)
   teardown(function() if tmp then cli.rmdir(tmp) end end)
 
-  describe("the committed lua/telnyx/resources.lua", function()
+  describe("the committed API table", function()
     it("is what the generator writes now (--check exits 0)", function()
       local code, out, err = run("--check")
       assert.are.equal("", err)
@@ -131,242 +100,248 @@ describe("gen-resources", function()
     end)
 
     it("is byte for byte a fresh generation, with no warnings", function()
-      local fresh = tmp .. "/fresh.lua"
+      local fresh = tmp .. "/fresh"
       local code, _, err = run("--out", fresh)
       assert.are.equal(0, code)
       assert.are.equal("", err)
-      assert.are.equal(read(OUT), read(fresh))
+      local p = io.popen("diff -r " .. sh(OUT .. "/api") .. " " .. sh(fresh .. "/api") .. " && diff -r "
+                         .. sh(OUT .. "/doc") .. " " .. sh(fresh .. "/doc"))
+      assert.are.equal("", p:read("a"))
+      p:close()
+      assert.are.equal(read(INDEX), read(fresh .. "/resources.lua"))
     end)
 
-    it("names its source", function()
-      local t = load_table(OUT)
-      assert.are.same({ file = SPEC_NAME, title = "Telnyx API: account access subset", version = "2.0.0",
+    it("names its source and the sha256 of the spec it was made from", function()
+      local t = load_table(INDEX)
+      assert.are.same({ file = SPEC_NAME, sha256 = sha256(SPEC), title = "Telnyx API", version = "2.0.0",
                         server = "https://api.telnyx.com/v2" }, t.source)
-      assert.truthy(read(OUT):find("^%-%- Generated by scripts/build/gen%-resources%.lua from "
-                                   .. SPEC_NAME:gsub("%p", "%%%0") .. "%. Do not edit%.\n"))
+      assert.truthy(read(INDEX):find("^%-%- Generated by scripts/build/gen%-resources%.lua from "
+                                     .. SPEC_NAME:gsub("%p", "%%%0")))
+      assert.truthy(read(OUT .. "/api/calls.lua"):find("^%-%- Generated by scripts/build/gen%-resources%.lua"))
     end)
   end)
 
   describe("--check", function()
-    local function copy_spec(edit)
-      local dir = tmp .. "/" .. tostring(math.random(1e9))
-      assert(os.execute("mkdir " .. sh(dir)))
-      local doc = cjson.decode(read(SPEC))
-      if edit then edit(doc) end
-      -- same file name as the real spec, so only the edit can make a difference
-      local path = dir .. "/" .. SPEC_NAME
-      write(path, cjson.encode(doc))
-      return path, dir
-    end
-
-    it("accepts an unchanged copy of the spec (JSON re-encoded, keys reordered)", function()
-      local path = copy_spec()
-      local code, _, err = run("--check", "--spec", path)
-      assert.are.equal("", err)
-      assert.are.equal(0, code)
+    it("fails on a spec whose sha256 differs from the one the index was made from", function()
+      local copy = tmp .. "/" .. SPEC_NAME
+      write(copy, read(SPEC) .. "\n")
+      local code, _, err = run("--check", "--spec", copy)
+      assert.are.equal(1, code)
+      assert.matches("is stale: made from a spec with sha256 " .. sha256(SPEC), err, 1, true)
     end)
 
-    it("fails when an operation is dropped from the spec", function()
-      local path, dir = copy_spec(function(doc) doc.paths["/integration_secrets/{id}"].delete = nil end)
-      local code, _, err = run("--check", "--spec", path)
+    it("fails when a generated file differs, naming it", function()
+      local dir = tmp .. "/edited"
+      assert(os.execute("cp -r " .. sh(OUT) .. " " .. sh(dir)))
+      write(dir .. "/api/billing_groups.lua", read(dir .. "/api/billing_groups.lua") .. "-- edited\n")
+      write(dir .. "/api/zz_left_over.lua", "return {}\n")
+      local code, _, err = run("--check", "--out", dir)
       assert.are.equal(1, code)
-      assert.are.equal(OUT .. " is stale; run make resources\n", err)
-
-      local out = dir .. "/resources.lua"
-      assert.are.equal(0, (run("--spec", path, "--out", out)))
-      local t = load_table(out)
-      assert.is_nil(find_op(t, "integration_secrets", "delete"))
-      assert.is_not_nil(find_op(t, "integration_secrets", "create"))
-      assert.are.equal(37, #t.operations)
+      assert.matches("(api/billing_groups.lua, api/zz_left_over.lua); run make resources", err, 1, true)
+      -- writing puts it right, removing the left-over file
+      assert.are.equal(0, (run("--out", dir)))
+      assert.is_nil(io.open(dir .. "/api/zz_left_over.lua"))
+      assert.are.equal(0, (run("--check", "--out", dir)))
     end)
 
-    it("fails when an endpoint is added, and the fresh table serves it by the naming rules", function()
-      local path, dir = copy_spec(function(doc)
-        local page = { name = "page", ["in"] = "query", style = "deepObject",
-                       schema = { type = "object", properties = {
-                         size = { type = "integer", minimum = 1, maximum = 250, default = 20 } } } }
-        local list = { type = "object", properties = {
-          data = { type = "array", items = { type = "object" } },
-          meta = { ["$ref"] = "#/components/schemas/PaginationMeta" } } }
-        doc.paths["/widget_groups"] = { get = {
-          operationId = "ListWidgetGroups", parameters = { page },
-          responses = { ["200"] = { description = "ok", content = { ["application/json"] = { schema = list } } } } } }
-        doc.paths["/widget_groups/{widget_group_id}/actions/frobnicate"] = { post = {
-          operationId = "FrobnicateWidgetGroup",
-          parameters = { { name = "widget_group_id", ["in"] = "path", required = true, schema = { type = "string" } } },
-          requestBody = { required = true, content = { ["application/json"] = { schema = {
-            type = "object", required = { "level" }, properties = { level = { type = "integer" } } } } } },
-          responses = { ["202"] = { description = "accepted" } } } }
-        doc.paths["/widget_groups/{a}/widgets/{b}"] = { get = { responses = { ["200"] = { description = "ok" } } } }
-      end)
-      local code, _, err = run("--check", "--spec", path)
+    it("reports a missing index", function()
+      local code, _, err = run("--check", "--out", tmp .. "/nope")
       assert.are.equal(1, code)
-      assert.matches("is stale; run make resources", err, 1, true)
-
-      local out = dir .. "/resources.lua"
-      code, _, err = run("--spec", path, "--out", out)
-      assert.are.equal(0, code)
-      assert.are.equal("gen-resources: warning: " .. path .. "#/paths/~1widget_groups~1{a}~1widgets~1{b}/get: "
-                       .. "path has 2 parameters; the client supports one; operation skipped\n", err)
-      local t = load_table(out)
-      local list = assert(find_op(t, "widget_groups", "list"))
-      assert.are.equal("GET", list.http_method)
-      assert.are.equal("/widget_groups", list.path)
-      assert.is_true(list.paginated)
-      assert.are.same({ name = "page[size]", type = "integer", required = false, default = 20,
-                        minimum = 1, maximum = 250 }, query_entry(list, "page[size]"))
-      local frob = assert(find_op(t, "widget_groups.actions", "frobnicate"))
-      assert.are.equal("POST", frob.http_method)
-      assert.are.equal("widget_group_id", frob.path_param)
-      assert.are.same({ 202 }, frob.success)
-      assert.are.equal("*/*", frob.accept)
-      assert.are.same({ "level" }, frob.body.required)
-      assert.are.equal(40, #t.operations)
-      local names = {}
-      for _, r in ipairs(t.resources) do names[#names + 1] = r.name end
-      assert.are.same({ "widget_groups", "widget_groups.actions" }, { names[#names - 1], names[#names] })
+      assert.matches("resources.lua is missing; run make resources", err, 1, true)
     end)
 
-    it("reports a missing output file as stale", function()
-      local code, _, err = run("--check", "--out", tmp .. "/nope.lua")
-      assert.are.equal(1, code)
-      assert.matches("nope.lua is missing; run make resources", err, 1, true)
+    it("exits 2 naming both operations of a name collision", function()
+      local dir = tmp .. "/collide"
+      assert(os.execute("mkdir -p " .. sh(dir)))
+      local names = read(NAMES):gsub("\tbilling_groups\tlist\t", "\tbilling_groups\tretrieve\t")
+      write(dir .. "/names.tsv", names)
+      local code, _, err = run("--names", dir .. "/names.tsv", "--out", dir)
+      assert.are.equal(2, code)
+      assert.matches("name collision: ", err, 1, true)
+      assert.matches("would be billing_groups.retrieve, already", err, 1, true)
     end)
   end)
 
   describe("the table", function()
-    local t
-    setup(function() t = load_table(OUT) end)
-
-    it("has exactly the contract's resources and methods", function()
-      local got = {}
-      for _, r in ipairs(t.resources) do got[r.name] = r.methods end
-      local want = {}
-      for name, methods in pairs(CONTRACT) do
-        want[name] = {}
-        for i, m in ipairs(methods) do want[name][i] = m end
-        table.sort(want[name])
-      end
-      assert.are.same(want, got)
-    end)
-
-    it("lists resources sorted, and operations by resource then method, one per contract method", function()
-      local names = {}
-      for _, r in ipairs(t.resources) do names[#names + 1] = r.name end
-      local sorted = { table.unpack(names) }
-      table.sort(sorted)
-      assert.are.same(sorted, names)
-      assert.are.equal(38, #t.operations)
-      for i = 2, #t.operations do
-        local a, b = t.operations[i - 1], t.operations[i]
-        assert.is_true(a.resource < b.resource or (a.resource == b.resource and a.method < b.method),
-                       a.resource .. "." .. a.method .. " before " .. b.resource .. "." .. b.method)
+    local t, by_key
+    setup(function()
+      t = load_all(OUT)
+      by_key = {}
+      for _, op in ipairs(t.operations) do
+        local key = op.http_method .. " " .. op.path
+        assert.is_nil(by_key[key], "bound twice: " .. key)
+        by_key[key] = op
       end
     end)
+    teardown(function() t, by_key = nil, nil end) -- the whole API: not for the rest of the run
 
-    it("gives every endpoint its HTTP method, path, path parameter and required body fields", function()
-      local seen = 0
+    it("binds every operation of the spec exactly once, or lists it unbound with its reason", function()
+      local doc = cjson.decode(read(SPEC))
+      local unbound = {}
+      for _, u in ipairs(t.unbound) do unbound[u.http_method .. " " .. u.path] = u end
+      local n = 0
+      for path, item in pairs(doc.paths) do
+        for _, verb in ipairs({ "get", "post", "put", "patch", "delete", "head", "options", "trace" }) do
+          if item[verb] then
+            n = n + 1
+            local key = verb:upper() .. " " .. path
+            assert.is_true((by_key[key] ~= nil) ~= (unbound[key] ~= nil), key)
+          end
+        end
+      end
+      assert.are.equal(n, #t.operations + #t.unbound)
+      assert.are.equal(1155, #t.operations)
+      assert.are.same({ { resource = "speech_to_text", method = "retrieve_transcription", http_method = "GET",
+                          path = "/speech-to-text/transcription",
+                          reason = "WebSocket only (wss://api.telnyx.com/v2): not callable over HTTP" } },
+                      t.unbound)
+    end)
+
+    it("names every operation the official SDK lists by the SDK's resource and method", function()
+      local n = 0
+      local unbound = {}
+      for _, u in ipairs(t.unbound) do unbound[u.http_method .. " " .. u.path] = u end
+      local first, sdk_seen = true, {}
+      for row in read(NAMES):gmatch("[^\n]+") do
+        if first then
+          first = false
+        else
+          local verb, path, resource, method, positional, _, pagination =
+            row:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$")
+          local op = by_key[verb .. " " .. path] or unbound[verb .. " " .. path]
+          -- two endpoints are one SDK method under two names: bound under the first
+          local alias = sdk_seen[verb .. " " .. path]
+          sdk_seen[verb .. " " .. path] = true
+          if op and not alias then
+            n = n + 1
+            assert.are.equal(resource .. "." .. method, op.resource .. "." .. op.method, verb .. " " .. path)
+            if by_key[verb .. " " .. path] then
+              -- by its name in the path (the SDK renames some: address_uuid for {id})
+              assert.are.equal(positional ~= "", op.positional ~= nil, path)
+              if op.positional then assert.truthy(path:find("{" .. op.positional .. "}", 1, true), path) end
+              assert.are.equal(pagination ~= "" and pagination or nil, op.pagination, path)
+            end
+          end
+        end
+      end
+      assert.are.equal(1151, n)
+    end)
+
+    it("has no name collisions: one operation per resource.method, no method named like a child", function()
+      local seen = {}
       for _, op in ipairs(t.operations) do
         local key = op.resource .. "." .. op.method
-        local want = ENDPOINTS[key]
-        assert.is_not_nil(want, "unexpected operation " .. key)
-        seen = seen + 1
-        assert.are.equal(want[1], op.http_method, key)
-        assert.are.equal(want[2], op.path, key)
-        assert.are.equal(want[3], op.path_param, key)
-        if want[4] then
-          assert.is_table(op.body, key)
-          assert.are.same(want[4], op.body.required, key)
-          assert.are.equal("application/json", op.body.content_type, key)
-        else
-          assert.is_nil(op.body, key)
-        end
-        assert.is_string(op.operation_id, key)
-        assert.is_table(op.query, key)
+        assert.is_nil(seen[key], key)
+        seen[key] = true
+        assert.is_nil(t.resources[key], key .. " is also a resource")
       end
-      assert.are.equal(38, seen)
+      for name, r in pairs(t.resources) do
+        assert.are.equal(name:match("^[^.]+"), r.module)
+        local sorted = { table.unpack(r.methods) }
+        table.sort(sorted)
+        assert.are.same(sorted, r.methods)
+        for _, m in ipairs(r.methods) do assert.is_true(seen[name .. "." .. m], name .. "." .. m) end
+        local parent = name:match("^(.*)%.[^.]+$")
+        if parent then assert.is_table(t.resources[parent], parent) end
+      end
     end)
 
-    it("marks exactly the list methods paginated", function()
+    it("lists path parameters in path order, and the 5 operations the SDK lacks by the rules", function()
       for _, op in ipairs(t.operations) do
-        assert.are.equal(op.method == "list", op.paginated, op.resource .. "." .. op.method)
+        local want = {}
+        for p in op.path:gmatch("{([^}]+)}") do want[#want + 1] = p end
+        assert.are.same(want, op.path_params, op.path)
       end
+      assert.are.equal("/ai/chat/completions", find_op(t, "ai.chat.completions", "create").path)
+      assert.are.equal("/ai/models", find_op(t, "ai.models", "list").path)
+      assert.are.equal("/ai/responses", find_op(t, "ai.responses", "create").path)
+      assert.are.equal("/requirements/{id}/versions", find_op(t, "requirements", "create_versions").path)
+      assert.are.equal("id", find_op(t, "requirements.versions", "delete_pending").positional)
     end)
 
-    it("knows the access IP endpoints answer without a data wrapper", function()
-      for _, key in ipairs({ "access_ip_address.create", "access_ip_address.retrieve",
-                             "access_ip_address.delete", "access_ip_ranges.create",
-                             "access_ip_ranges.delete" }) do
-        local op = find_op(t, key:match("^(.*)%.(.-)$"))
-        assert.is_false(op.wrapped, key)
+    it("records content types, servers, headers, response kinds and constraints", function()
+      local kinds = {}
+      for _, op in ipairs(t.operations) do
+        if op.body then kinds[op.body.content_type] = true end
+        assert.is_truthy(({ json = true, text = true, binary = true, none = true })[op.response], op.path)
       end
-      -- their lists do carry data and meta, like every other list
-      assert.is_true(find_op(t, "access_ip_address", "list").wrapped)
-      assert.is_true(find_op(t, "billing_groups", "create").wrapped)
-      assert.is_true(find_op(t, "credential_connections.actions", "check_registration_status").wrapped)
-    end)
-
-    it("records the token as text/plain, and the 204 delete with no body", function()
-      local token = find_op(t, "telephony_credentials", "create_token")
-      assert.are.equal("text/plain", token.accept)
-      assert.are.same({ 201 }, token.success)
-      assert.is_false(token.wrapped)
-      local del = find_op(t, "integration_secrets", "delete")
-      assert.are.same({ 204 }, del.success)
-      assert.are.equal("*/*", del.accept)
-      assert.is_false(del.wrapped)
-      assert.are.same({ 200, 202 }, find_op(t, "addresses.actions", "accept_suggestions").success)
-      assert.are.equal("application/json", find_op(t, "billing_groups", "list").accept)
-    end)
-
-    it("tells an optional request body from a required one", function()
-      assert.is_true(find_op(t, "addresses.actions", "accept_suggestions").body.optional)
-      assert.is_false(find_op(t, "billing_groups", "create").body.optional)
-    end)
-
-    it("flattens deepObject query parameters to their wire names, with integers as integers", function()
-      local ranges = find_op(t, "access_ip_ranges", "list")
-      for _, name in ipairs({ "filter[cidr_block]", "filter[cidr_block][contains]",
-                              "filter[cidr_block][startswith]", "filter[cidr_block][endswith]",
-                              "filter[created_at][gt]", "page[number]", "page[size]" }) do
-        assert.is_not_nil(query_entry(ranges, name), name)
+      assert.are.same({ ["application/json"] = true, ["application/x-www-form-urlencoded"] = true,
+                        ["multipart/form-data"] = true, ["application/octet-stream"] = true }, kinds)
+      assert.are.equal("https://api.telnyx.com", by_key["GET /.well-known/oauth-authorization-server"].server)
+      assert.is_nil(by_key["GET /speech-to-text/providers"].server) -- the default server, stated again
+      local with_key = 0
+      for _, op in ipairs(t.operations) do
+        for _, h in ipairs(op.headers or {}) do
+          if h.name == "Idempotency-Key" and h.required then with_key = with_key + 1 end
+          assert.are_not.equal("accept", h.name:lower())
+        end
       end
-      assert.is_nil(query_entry(ranges, "filter"))
-      local names = {}
-      for _, q in ipairs(ranges.query) do names[#names + 1] = q.name end
-      local sorted = { table.unpack(names) }
-      table.sort(sorted)
-      assert.are.same(sorted, names)
-
+      assert.are.equal(2, with_key)
+      local answer = find_op(t, "calls.actions", "answer")
+      assert.are.same({ "call_control_id" }, answer.path_params)
+      assert.are.equal("json", answer.response)
+      local nested = 0
+      for _, f in ipairs(answer.body.fields) do
+        if f.fields then nested = nested + 1 end
+        assert.is_nil(f.type:find("<", 1, true), f.name)
+      end
+      assert.is_true(nested > 0)
       local size = query_entry(find_op(t, "billing_groups", "list"), "page[size]")
       assert.are.same({ name = "page[size]", type = "integer", required = false, default = 20, minimum = 1,
                         maximum = 250, description = "The size of the page" }, size)
-      assert.are.equal("integer", math.type(size.default))
-      assert.are.equal("integer", math.type(size.maximum))
-
-      local sort = query_entry(find_op(t, "authentication_providers", "list"), "sort")
-      assert.are.equal("-created_at", sort.default)
-      assert.are.same({ "name", "-name", "short_name", "-short_name", "active", "-active",
-                        "created_at", "-created_at", "updated_at", "-updated_at" }, sort.enum)
-      assert.is_nil(sort.description:find("%s%s"))
-      assert.is_nil(sort.description:find("\n"))
-      assert.are.equal(250, query_entry(find_op(t, "credential_connections", "list"), "page[size]").default)
     end)
 
-    it("describes body fields with type, enum, example and requiredness", function()
-      local create = find_op(t, "credential_connections", "create")
-      local failover = field(create, "webhook_event_failover_url")
-      assert.are.equal("string|null", failover.type)
-      assert.are.equal("uri", failover.format)
-      assert.are.equal("array<string>", field(create, "tags").type)
-      assert.are.same({ "RFC 2833", "Inband", "SIP INFO" }, field(create, "dtmf_type").enum)
-      assert.is_true(field(create, "user_name").required)
-      assert.is_false(field(create, "active").required)
-      assert.is_false(field(create, "call_cost_in_webhooks").default) -- false, not absent
-      local secret = find_op(t, "integration_secrets", "create")
-      assert.are.same({ name = "type", type = "string", required = true, enum = { "bearer", "basic" },
-                        description = "The type of secret." }, field(secret, "type"))
-      assert.are.equal("600 Congress Avenue", field(find_op(t, "addresses", "create"), "street_address").example)
+    it("keeps the 38 account-access operations as the subset spec gave them", function()
+      local gen = assert(loadfile(GEN))()
+      local subset = gen.build(cjson.decode(read(SUBSET)), { file = "subset" })
+      assert.are.equal(38, #subset.operations)
+      local names = {}
+      local function query_names(op)
+        names = {}
+        for _, q in ipairs(op.query) do names[#names + 1] = q.name end
+        return names
+      end
+      local function field_names(op)
+        if not op.body then return nil end
+        local out = {}
+        for _, f in ipairs(op.body.fields) do out[#out + 1] = f.name end
+        return out
+      end
+      for _, old in ipairs(subset.operations) do
+        local key = old.http_method .. " " .. old.path
+        local op = by_key[key]
+        assert.is_table(op, key)
+        assert.are.equal(old.resource .. "." .. old.method, op.resource .. "." .. op.method, key)
+        assert.are.same(query_names(old), query_names(op), key)
+        assert.are.same(field_names(old), field_names(op), key)
+        assert.are.same(old.body and old.body.required, op.body and op.body.required, key)
+        assert.are.equal(old.wrapped, op.wrapped, key)
+        assert.are.same(old.success, op.success, key)
+        assert.are.equal(old.method == "list", op.pagination ~= nil, key)
+      end
+    end)
+  end)
+
+  describe("the client", function()
+    local function host(code)
+      local r = cli.run{ LUA, "-e", code }
+      assert.are.equal("", r.stderr)
+      return r.stdout
+    end
+
+    it("serves the official names, dotted resources included", function()
+      assert.are.equal("function\tfunction\tfunction\tfunction\n", host([[
+        local c = require("telnyx").new{ api_key = "k" }
+        print(type(c.calls.actions.answer), type(c.messages.send), type(c.phone_numbers.voice.retrieve),
+              type(c.messaging_10dlc.brand.list))]]))
+    end)
+
+    it("loads only the module of the resource used", function()
+      assert.are.equal("table\tnil\tnil\n", host([[
+        local c = require("telnyx").new{ api_key = "k" }
+        local _ = c.billing_groups.list
+        print(type(package.loaded["telnyx.api.billing_groups"]), package.loaded["telnyx.api.calls"],
+              package.loaded["telnyx.api.ai"])]]))
     end)
   end)
 
@@ -411,20 +386,21 @@ describe("gen-resources", function()
       }), { file = "x.json" })
       assert.are.same({}, warnings)
       assert.are.equal("create_token", op_of(model, "widgets", "create_token").method)
-      assert.is_false(op_of(model, "widgets", "list_parts").paginated) -- no meta
+      assert.is_nil(op_of(model, "widgets", "list_parts").pagination) -- only the SDK's names say
       assert.is_not_nil(op_of(model, "widgets", "retrieve_status"))
       assert.is_not_nil(op_of(model, "widgets", "update_status"))
       assert.is_not_nil(op_of(model, "widgets", "delete_status"))
       assert.are.equal("/balance", op_of(model, "balance", "retrieve").path)
-      assert.is_nil(op_of(model, "balance", "retrieve").path_param)
+      assert.are.same({}, op_of(model, "balance", "retrieve").path_params)
       assert.is_false(op_of(model, "events", "list").wrapped)
       assert.is_not_nil(op_of(model, "reports.cdrs", "create"))
       assert.are.equal("PUT", op_of(model, "te_xml_apps", "update").http_method)
       -- parents come first and exist even without methods of their own
       local names = {}
-      for _, r in ipairs(model.resources) do names[#names + 1] = r.name end
+      for name in pairs(model.resources) do names[#names + 1] = name end
+      table.sort(names)
       assert.are.same({ "balance", "events", "reports", "reports.cdrs", "te_xml_apps", "widgets" }, names)
-      assert.are.same({}, model.resources[3].methods)
+      assert.are.same({ module = "reports", methods = {} }, model.resources.reports)
     end)
 
     it("skips shapes it has no rule for, with a warning naming file and JSON pointer", function()
@@ -434,7 +410,6 @@ describe("gen-resources", function()
         ["/things"] = good,
         ["/things/{id}"] = { post = { responses = ok(wrapped_one) },
                              patch = { operationId = "PatchThing", responses = ok(wrapped_one) },
-                             put = { operationId = "PutThing", responses = ok(wrapped_one) },
                              head = { responses = ok(wrapped_one) } },
         ["/things/{id}/parts/{part_id}"] = { get = { responses = ok(wrapped_one) } },
         ["/things/{id}.json"] = { get = { responses = ok(wrapped_one) } },
@@ -454,8 +429,6 @@ describe("gen-resources", function()
         "x.json#/paths/~1/get: path / has no literal segment",
         "x.json#/paths/~1things~1{id}/post: no naming rule for POST /things/{id}; add an override",
         "x.json#/paths/~1things~1{id}/head: no naming rule for HEAD",
-        "x.json#/paths/~1things~1{id}/put: PutThing (PUT /things/{id}) would be things.update, already PatchThing",
-        "x.json#/paths/~1things~1{id}~1parts~1{part_id}/get: path has 2 parameters",
         "x.json#/paths/~1things~1{id}.json/get: path segment \"{id}.json\" mixes text and a parameter",
         "x.json#/paths/~1broken/get/parameters/0: $ref #/components/parameters/Nope does not resolve",
         "x.json#/components/schemas/B: circular $ref #/components/schemas/A; operation skipped",
@@ -469,6 +442,24 @@ describe("gen-resources", function()
       end
       assert.is_false(has_warning(warnings, "generator error"), table.concat(warnings, "\n"))
       assert.are.same({}, op_of(model, "ranged", "retrieve").success)
+      -- two path parameters bind, in path order, the last one positional
+      local part = op_of(model, "things.parts", "retrieve")
+      assert.are.same({ "id", "part_id" }, part.path_params)
+      assert.are.equal("part_id", part.positional)
+      -- a skipped operation is listed unbound, with its reason
+      local reasons = {}
+      for _, u in ipairs(model.unbound) do reasons[u.http_method .. " " .. u.path] = u.reason end
+      assert.matches("no naming rule", reasons["POST /things/{id}"], 1, true)
+    end)
+
+    it("fails on a name collision, naming both operations", function()
+      local ok, err = pcall(gen.build, doc_with({
+        ["/things/{id}"] = { patch = { operationId = "PatchThing", responses = ok(wrapped_one) },
+                             put = { operationId = "PutThing", responses = ok(wrapped_one) } },
+      }), { file = "x.json" })
+      assert.is_false(ok)
+      assert.matches("x.json#/paths: name collision: PutThing (PUT /things/{id}) would be things.update, "
+                     .. "already PatchThing PATCH /things/{id}", tostring(err), 1, true)
     end)
 
     it("applies name overrides by operationId", function()
@@ -478,7 +469,8 @@ describe("gen-resources", function()
       assert.are.same({}, warnings)
       local op = op_of(model, "things", "refresh")
       assert.are.equal("RefreshThing", op.operation_id)
-      assert.are.equal("id", op.path_param)
+      assert.are.same({ "id" }, op.path_params)
+      assert.are.equal("id", op.positional)
       assert.are.equal("POST", op.http_method)
     end)
 
@@ -508,11 +500,12 @@ describe("gen-resources", function()
       local by = {}
       for _, f in ipairs(merged.fields) do by[f.name] = f end
       assert.are.equal("The name.", by.name.description)
-      assert.are.equal("array<string|integer>", by.ids.type)
+      assert.are.equal("array", by.ids.type)
+      assert.are.equal("string|integer", by.ids.items.type)
       assert.are.equal("integer|null", by.count.type)
       assert.are.equal(0, by.count.minimum)
       -- integral floats from cjson come back as integers, even where %g would print 1e+16
-      local back = assert(load(gen.render(model), "=rendered", "t", {}))()
+      local back = assert(load(gen.render(model)["api/merged.lua"], "=rendered", "t", {}))()
       assert.are.equal("integer", math.type(field(find_op(back, "merged", "create"), "count").maximum))
       assert.are.equal("number|null", by.ratio.type)
       assert.are.equal(0.25, by.ratio.example)
@@ -541,9 +534,10 @@ describe("gen-resources", function()
       local c = query_entry(op, "filter[a][b][c]")
       assert.are.equal("integer", c.type)
       assert.is_false(c.required) -- b is not required inside a
-      assert.are.equal("array<string>", query_entry(op, "ids").type)
+      assert.are.equal("array", query_entry(op, "ids").type)
+      assert.are.equal("string", query_entry(op, "ids").items.type)
       assert.is_true(has_warning(warnings, "nested deeper than"))
-      assert.is_true(has_warning(warnings, "required header parameter \"X-Trace\""))
+      assert.are.same({ { name = "X-Trace", type = "string", required = true } }, op.headers)
       assert.is_false(has_warning(warnings, "generator error"))
     end)
 
@@ -553,15 +547,18 @@ describe("gen-resources", function()
                              description = "line one\r\nline \"two\"\\n\n\0nul",
                              responses = ok(wrapped_one) } },
       }), { file = "x.json" })
-      local text = gen.render(model)
+      local files = gen.render(model)
+      local text = files["api/odd.lua"]
       local back = assert(load(text, "=rendered", "t", {}))()
       local op = back.operations[1]
       assert.are.equal('quote " backslash \\ tab end', op.summary)
-      assert.are.equal("line one\nline \"two\"\\n\n\0nul", op.description)
+      local doc = assert(load(files["doc/odd.lua"], "=rendered", "t", {}))()
+      assert.are.equal("line one\nline \"two\"\\n\n\0nul", doc["odd.retrieve"])
       for l in text:gmatch("[^\n]*") do
         assert.is_nil(l:find("\\$"), "a string spans lines: " .. l)
       end
-      assert.are.equal(text, gen.render(back))
+      assert.are.equal(text, gen.render({ source = model.source, resources = model.resources,
+                                          unbound = model.unbound, operations = back.operations })["api/odd.lua"])
     end)
   end)
 

@@ -41,7 +41,8 @@ describe("telnyx.help", function()
 
   it("states every method's return shape", function()
     for _, op in ipairs(all_ops()) do
-      local text = telnyx.help(op.resource .. "." .. op.method, { width = 100 })
+      -- wide: a long resource name must not wrap the phrases looked for
+      local text = telnyx.help(op.resource .. "." .. op.method, { width = 1000 })
       local label = op.resource .. "." .. op.method
       if is_list(op) then
         assert.truthy(plain_find(text, "Returns a telnyx.Pager"), label)
@@ -50,6 +51,8 @@ describe("telnyx.help", function()
         assert.truthy(plain_find(text, "Returns nil"), label)
       elseif op.response == "text" or (op.accept or ""):match("^text/") then
         assert.truthy(plain_find(text, "as a string"), label)
+      elseif op.response == "binary" then
+        assert.truthy(plain_find(text, "as a string of bytes"), label)
       elseif op.wrapped then
         assert.truthy(plain_find(text, "{data = <record>}"), label)
       else

@@ -7,7 +7,8 @@
 local telnyx = require "telnyx"
 local mock = require "spec.support.mock"
 local H = require "spec.support.client_helpers"
-local resources = require "telnyx.resources"
+-- the account-access operations: those the mock serves
+local resources = { operations = require("spec.support.api").account_access() }
 
 local MB = 1024 * 1024
 
@@ -26,18 +27,18 @@ local resource_of = require("telnyx.cli").resource
 -- Arguments that make a valid call of `op`: an id when it has one, required body fields.
 local function valid_args(op)
   local args = {}
-  if op.path_param then args[#args + 1] = "some-id" end
+  if op.positional then args[#args + 1] = "some-id" end
   if op.body then
     local params = {}
     for _, field in ipairs(op.body.required or {}) do params[field] = "x" end
     args[#args + 1] = params
-  elseif op.paginated or #(op.query or {}) > 0 then
+  elseif op.pagination or #(op.query or {}) > 0 then
     args[#args + 1] = {}
   end
   return args
 end
 
-local function takes_params(op) return op.body ~= nil or op.paginated or #(op.query or {}) > 0 end
+local function takes_params(op) return op.body ~= nil or op.pagination or #(op.query or {}) > 0 end
 
 -- Calls the operation with the arguments after `self`; a list is iterated, so what it checks
 -- at the first fetch is checked too.
@@ -45,7 +46,7 @@ local function call(op, self, ...)
   local r = resource_of(self.client, op.resource)
   local fn = r[op.method]
   local result = fn(self.self or r, ...)
-  if op.paginated then result:collect(1) end
+  if op.pagination then result:collect(1) end
   return result
 end
 
@@ -92,7 +93,7 @@ describe("hostile input", function()
     it("the same for every operation that takes an id, each sent to its own path", function()
       local n = 0
       for _, op in ipairs(resources.operations) do
-        if op.path_param then
+        if op.positional then
           local args = valid_args(op)
           args[1] = "../x?y#z\r\n\0"
           pcall(call, op, { client = c }, table.unpack(args))
@@ -231,14 +232,14 @@ describe("hostile input", function()
           a[i] = v
           return table.unpack(a, 1, math.max(#args, i))
         end
-        if op.path_param then
+        if op.positional then
           for _, id in ipairs(bad_ids) do
             assert.matches(name, refused(call, op, { client = c }, with(1, id)), nil, true)
             n = n + 1
           end
           assert.matches(name, refused(call, op, { client = c }), nil, true) -- no id at all
         end
-        local params_at = op.path_param and 2 or 1
+        local params_at = op.positional and 2 or 1
         if takes_params(op) then
           for _, p in ipairs(bad_params) do
             assert.matches("params must be a table", refused(call, op, { client = c }, with(params_at, p)))
@@ -353,7 +354,7 @@ describe("hostile input", function()
       assert.are.equal("/access_ip_address", op.path)
       assert.are.equal("POST", op.http_method)
       assert.is_true(#op.body.fields > 0)
-      assert.is_function(telnyx.describe(c).resources.access_ip_address.create)
+      assert.is_true(telnyx.describe(c).resources.access_ip_address.create)
     end)
   end)
 

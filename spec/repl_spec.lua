@@ -7,7 +7,9 @@ local socket = require "socket"
 
 local telnyx = require "telnyx"
 local repl = require "telnyx.repl"
-local resources = require "telnyx.resources"
+-- the account-access part of the API (the mock serves it)
+local resources = { resources = require("spec.support.api").account_access_resources(),
+                    operations = require("spec.support.api").account_access() }
 
 local KEY = "KEY0123456789abcdefSPEC"
 

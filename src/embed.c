@@ -1,21 +1,60 @@
 /* Registers the Lua files compiled into the binary as package.preload loaders. */
+#include <stdlib.h>
+#include <string.h>
+
 #include <lauxlib.h>
 
 #include "embed.h"
 
-/* The loader of embedded module number upvalue 1: loads the source in text mode and runs it. */
-static int embed_load(lua_State *L) {
-  const struct embed_module *m = &embed_modules[lua_tointeger(L, lua_upvalueindex(1))];
-  if (luaL_loadbufferx(L, (const char *)m->source, m->size, m->chunkname, "t") != LUA_OK)
-    return lua_error(L);
-  lua_pushstring(L, m->name);
-  lua_pushstring(L, m->chunkname + 1); /* loader data, as the file searcher passes the path */
+/* Loads a chunk in its mode (text for sources, binary for the precompiled API tables) and runs
+   it as require would: with the module name and the file name. */
+static int embed_run(lua_State *L, const char *name, const char *chunkname,
+                     const unsigned char *data, size_t size, char mode) {
+  const char *m = mode == 'b' ? "b" : "t";
+  if (luaL_loadbufferx(L, (const char *)data, size, chunkname, m) != LUA_OK) return lua_error(L);
+  lua_pushstring(L, name);
+  lua_pushstring(L, chunkname + 1); /* loader data, as the file searcher passes the path */
   lua_call(L, 2, 1);
   return 1;
 }
 
+/* The loader of embedded module number upvalue 1. */
+static int embed_load(lua_State *L) {
+  const struct embed_module *m = &embed_modules[lua_tointeger(L, lua_upvalueindex(1))];
+  return embed_run(L, m->name, m->chunkname, m->source, m->size, m->mode);
+}
+
+/* The loader of generated module number upvalue 1: "telnyx.api.calls" was
+   lua/telnyx/api/calls.lua. */
+static int embed_load_generated(lua_State *L) {
+  const struct embed_generated *g = &embed_generated[lua_tointeger(L, lua_upvalueindex(1))];
+  const char *chunkname;
+  luaL_gsub(L, g->name, ".", "/");
+  chunkname = lua_pushfstring(L, "@lua/%s.lua", lua_tostring(L, -1));
+  return embed_run(L, g->name, chunkname, embed_generated_data + g->offset, g->size, g->mode);
+}
+
+static int embed_compare(const void *key, const void *entry) {
+  return strcmp(key, ((const struct embed_generated *)entry)->name);
+}
+
+/* package.searchers entry: a generated module by name (binary search), or why not. */
+static int embed_search(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const struct embed_generated *g =
+      bsearch(name, embed_generated, embed_generated_count, sizeof *embed_generated, embed_compare);
+  if (g == NULL) {
+    lua_pushfstring(L, "\n\tno embedded module '%s'", name);
+    return 1;
+  }
+  lua_pushinteger(L, g - embed_generated);
+  lua_pushcclosure(L, embed_load_generated, 1);
+  lua_pushfstring(L, "embedded %s", name);
+  return 2;
+}
+
 void embed_preload(lua_State *L) {
-  lua_Integer i;
+  lua_Integer i, n;
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (i = 0; embed_modules[i].name != NULL; i++) {
     lua_pushinteger(L, i);
@@ -23,4 +62,16 @@ void embed_preload(lua_State *L) {
     lua_setfield(L, -2, embed_modules[i].name);
   }
   lua_pop(L, 1);
+  /* the generated modules' search goes right after the preload one */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "package") == LUA_TTABLE && lua_getfield(L, -1, "searchers") == LUA_TTABLE) {
+    n = (lua_Integer)lua_rawlen(L, -1);
+    for (i = n; i >= 2; i--) {
+      lua_rawgeti(L, -1, i);
+      lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushcfunction(L, embed_search);
+    lua_rawseti(L, -2, n >= 1 ? 2 : 1);
+  }
+  lua_pop(L, 3);
 }

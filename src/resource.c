@@ -26,97 +26,112 @@ static const char resource_ops_key = 'o'; /* registry: the operation tables, bui
 /* ---- the operation tables ---- */
 
 /*
- * Pushes the registry table built from telnyx.resources on first use:
- * {methods = {[resource] = {[name] = closure}}, children = {[resource] = {[child] = true}},
- *  op_of = {[closure] = op}} (weak keys).
+ * Pushes the registry table of the API, made at the first resource access from the small index
+ * alone (telnyx.resources): {index = {[resource] = {module=, methods=}}, methods = {[resource] =
+ * {[name] = closure}}, loaded = {[module] = true}, op_of = {[closure] = op} (weak keys)}.
+ * A top-level module's operations (telnyx.api.<top>) are loaded, and their closures made, at
+ * the first access to a resource under it (resource_push_methods), so the whole API costs
+ * nothing at start.
  */
 static int resource_op_call(lua_State *L);
 
 static void resource_push_ops(lua_State *L) {
-  int ops, methods, children, op_of, list;
-  lua_Integer i, n;
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &resource_ops_key) == LUA_TTABLE) return;
   lua_pop(L, 1);
-  luaL_checkstack(L, 12, "operation tables");
-  lua_createtable(L, 0, 3);
-  ops = lua_gettop(L);
-  lua_newtable(L);
-  methods = lua_gettop(L);
-  lua_newtable(L);
-  children = lua_gettop(L);
-  lua_newtable(L);
-  op_of = lua_gettop(L);
-  lua_newtable(L);
-  lua_pushliteral(L, "k");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, op_of);
+  luaL_checkstack(L, 6, "operation tables");
+  lua_createtable(L, 0, 4);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "telnyx.resources");
   lua_call(L, 1, 1);
-  lua_getfield(L, -1, "operations");
-  list = lua_gettop(L);
-  n = (lua_Integer)lua_rawlen(L, list);
-  for (i = 1; i <= n; i++) {
-    const char *resource, *dot;
-    lua_rawgeti(L, list, i);
-    lua_getfield(L, -1, "resource");
-    resource = lua_tostring(L, -1);
-    if (lua_getfield(L, methods, resource) != LUA_TTABLE) {
-      lua_pop(L, 1);
-      lua_newtable(L);
-      lua_pushvalue(L, -1);
-      lua_setfield(L, methods, resource);
-    }
-    lua_getfield(L, -3, "method");
-    lua_pushvalue(L, -4);
-    lua_pushcclosure(L, resource_op_call, 1);
-    lua_pushvalue(L, -1);
-    lua_pushvalue(L, -6);
-    lua_rawset(L, op_of); /* op_of[closure] = op */
-    lua_rawset(L, -3);    /* methods[resource][method] = closure */
-    lua_pop(L, 1);
-    /* "addresses.actions" is a child of "addresses": children["addresses"].actions = true */
-    for (dot = strchr(resource, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
-      lua_pushlstring(L, resource, (size_t)(dot - resource));
-      if (lua_rawget(L, children) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_pushlstring(L, resource, (size_t)(dot - resource));
-        lua_pushvalue(L, -2);
-        lua_rawset(L, children);
-      }
-      lua_pushlstring(L, dot + 1, strcspn(dot + 1, "."));
-      lua_pushboolean(L, 1);
-      lua_rawset(L, -3);
-      lua_pop(L, 1);
-    }
-    lua_pop(L, 2);
-  }
-  lua_pop(L, 2);
-  lua_pushvalue(L, methods);
-  lua_setfield(L, ops, "methods");
-  lua_pushvalue(L, children);
-  lua_setfield(L, ops, "children");
-  lua_pushvalue(L, op_of);
-  lua_setfield(L, ops, "op_of");
-  lua_settop(L, ops);
+  lua_getfield(L, -1, "resources");
+  lua_setfield(L, -3, "index");
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_setfield(L, -2, "methods");
+  lua_newtable(L);
+  lua_setfield(L, -2, "loaded");
+  lua_newtable(L);
+  lua_newtable(L);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, -2, "op_of");
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &resource_ops_key);
+}
+
+/* Loads telnyx.api.<module> (the string at module_idx) into the tables at ops_idx: a closure
+   over each operation in methods[resource][method], and op_of[closure] = op. */
+static void resource_load_module(lua_State *L, int ops_idx, int module_idx) {
+  int methods, op_of, list;
+  lua_Integer i, n;
+  luaL_checkstack(L, 10, "operation tables");
+  lua_getfield(L, ops_idx, "methods");
+  methods = lua_gettop(L);
+  lua_getfield(L, ops_idx, "op_of");
+  op_of = lua_gettop(L);
+  lua_getglobal(L, "require");
+  lua_pushfstring(L, "telnyx.api.%s", lua_tostring(L, module_idx));
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "operations");
+  list = lua_gettop(L);
+  n = lua_istable(L, list) ? (lua_Integer)lua_rawlen(L, list) : 0;
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, list, i);
+    lua_getfield(L, -1, "resource");
+    if (lua_rawget(L, methods) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_getfield(L, -2, "resource");
+      lua_pushvalue(L, -2);
+      lua_rawset(L, methods);
+    }
+    lua_getfield(L, -2, "method");
+    lua_pushvalue(L, -3);
+    lua_pushcclosure(L, resource_op_call, 1);
+    lua_pushvalue(L, -1);
+    lua_pushvalue(L, -5);
+    lua_rawset(L, op_of); /* op_of[closure] = op */
+    lua_rawset(L, -3);    /* methods[resource][method] = closure */
+    lua_pop(L, 2);
+  }
+  lua_getfield(L, ops_idx, "loaded");
+  lua_pushvalue(L, module_idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_settop(L, methods - 1);
+}
+
+/* Pushes {[method] = closure} of the resource `name` (loading its top-level module on first
+   use), or nil when it has no methods of its own. */
+static void resource_push_methods(lua_State *L, const char *name) {
+  int ops;
+  resource_push_ops(L);
+  ops = lua_gettop(L);
+  lua_getfield(L, ops, "methods");
+  if (lua_getfield(L, -1, name) != LUA_TTABLE) {
+    lua_settop(L, ops);
+    lua_getfield(L, ops, "index");
+    if (lua_getfield(L, -1, name) == LUA_TTABLE && lua_getfield(L, -1, "module") == LUA_TSTRING) {
+      lua_getfield(L, ops, "loaded");
+      lua_pushvalue(L, -2);
+      if (lua_rawget(L, -2) == LUA_TNIL) resource_load_module(L, ops, ops + 3);
+    }
+    lua_settop(L, ops);
+    lua_getfield(L, ops, "methods");
+    lua_getfield(L, -1, name);
+  }
+  lua_replace(L, ops);
+  lua_settop(L, ops);
 }
 
 /* Whether `name` is a resource (has methods) or a parent of one. */
 static int resource_exists(lua_State *L, const char *name) {
   int found;
   resource_push_ops(L);
-  lua_getfield(L, -1, "methods");
+  lua_getfield(L, -1, "index");
   found = lua_getfield(L, -1, name) != LUA_TNIL;
-  lua_pop(L, 2);
-  if (!found) {
-    lua_getfield(L, -1, "children");
-    found = lua_getfield(L, -1, name) != LUA_TNIL;
-    lua_pop(L, 2);
-  }
-  lua_pop(L, 1);
+  lua_pop(L, 3);
   return found;
 }
 
@@ -139,18 +154,16 @@ static void resource_push(lua_State *L, int client_idx, const char *name) {
 
 /* resource:<method> and resource.<child> */
 static int resource_index(lua_State *L) {
-  const char *name, *key;
+  const char *name, *key, *child;
   luaL_checkudata(L, 1, RESOURCE_MT);
   key = luaL_checkstring(L, 2);
   lua_getiuservalue(L, 1, RESOURCE_UV_NAME);
   name = lua_tostring(L, -1);
-  resource_push_ops(L);
-  lua_getfield(L, -1, "methods");
-  if (lua_getfield(L, -1, name) == LUA_TTABLE && lua_getfield(L, -1, key) != LUA_TNIL) return 1;
-  lua_settop(L, 4); /* keep the operation tables at 4 */
-  lua_getfield(L, -1, "children");
-  if (lua_getfield(L, -1, name) == LUA_TTABLE && lua_getfield(L, -1, key) != LUA_TNIL) {
-    const char *child = lua_pushfstring(L, "%s.%s", name, key);
+  resource_push_methods(L, name);
+  if (lua_istable(L, -1) && lua_getfield(L, -1, key) != LUA_TNIL) return 1;
+  lua_settop(L, 3);
+  child = lua_pushfstring(L, "%s.%s", name, key);
+  if (resource_exists(L, child)) {
     lua_getiuservalue(L, 1, RESOURCE_UV_CLIENT);
     client_check(L, -1);
     resource_push(L, lua_gettop(L), child);
@@ -632,7 +645,43 @@ static void resource_push_copy(lua_State *L, int idx, int depth) {
 
 #define RESOURCE_DESCRIBE_DEPTH 16 /* deeper than any operation table the generator writes */
 
-/* telnyx.describe(v): {kind=, ...} for a client, resource or method; nil otherwise. */
+/* Replaces the index entry at -1 ({module=, methods={...}}) by {[method] = true}. */
+static void resource_push_method_set(lua_State *L) {
+  lua_Integer i, n;
+  lua_getfield(L, -1, "methods");
+  n = lua_istable(L, -1) ? (lua_Integer)lua_rawlen(L, -1) : 0;
+  lua_createtable(L, 0, (int)n);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, -2, i);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+  }
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+}
+
+/* Pushes {[child] = true} for the resources one level under `name`, from the index. */
+static void resource_push_children(lua_State *L, const char *name) {
+  size_t len = strlen(name);
+  lua_newtable(L);
+  resource_push_ops(L);
+  lua_getfield(L, -1, "index");
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+    if (strncmp(k, name, len) == 0 && k[len] == '.' && strchr(k + len + 1, '.') == NULL) {
+      lua_pushstring(L, k + len + 1);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, -7);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+}
+
+/* telnyx.describe(v): {kind=, ...} for a client, resource or method; nil otherwise. A client's
+   resources come from the index ({[resource] = {[method] = true}}), so describing it loads no
+   operations; a resource's methods are its closures. */
 static int resource_describe(lua_State *L) {
   if (luaL_testudata(L, 1, CLIENT_MT)) {
     struct client *c = lua_touserdata(L, 1);
@@ -641,32 +690,36 @@ static int resource_describe(lua_State *L) {
     lua_setfield(L, -2, "kind");
     lua_pushstring(L, c->closed ? "(closed)" : c->base_url);
     lua_setfield(L, -2, "base_url");
+    lua_newtable(L);
     resource_push_ops(L);
-    lua_getfield(L, -1, "methods");
-    resource_push_copy(L, -1, RESOURCE_DESCRIBE_DEPTH);
-    lua_setfield(L, -4, "resources");
+    lua_getfield(L, -1, "index");
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      resource_push_method_set(L);
+      lua_rawset(L, -6);
+    }
     lua_pop(L, 2);
+    lua_setfield(L, -2, "resources");
     return 1;
   }
   if (luaL_testudata(L, 1, RESOURCE_MT)) {
+    const char *name;
     lua_createtable(L, 0, 4);
     lua_pushliteral(L, "resource");
     lua_setfield(L, -2, "kind");
     lua_getiuservalue(L, 1, RESOURCE_UV_NAME);
+    name = lua_tostring(L, -1);
     lua_setfield(L, -2, "name");
-    resource_push_ops(L);
-    lua_getfield(L, -1, "methods");
-    lua_getiuservalue(L, 1, RESOURCE_UV_NAME);
-    lua_gettable(L, -2);
+    lua_getiuservalue(L, 1, RESOURCE_UV_NAME); /* keeps name alive */
+    resource_push_methods(L, name);
     resource_push_copy(L, -1, RESOURCE_DESCRIBE_DEPTH);
-    lua_setfield(L, -5, "methods");
+    lua_setfield(L, -4, "methods");
     lua_pop(L, 1);
-    lua_getfield(L, -2, "children");
-    lua_getiuservalue(L, 1, RESOURCE_UV_NAME);
-    lua_gettable(L, -2);
-    resource_push_copy(L, -1, RESOURCE_DESCRIBE_DEPTH);
-    lua_setfield(L, -6, "children");
-    lua_pop(L, 4);
+    resource_push_children(L, name);
+    lua_setfield(L, -3, "children");
+    lua_pop(L, 1);
     return 1;
   }
   if (lua_type(L, 1) == LUA_TFUNCTION) {

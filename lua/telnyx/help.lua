@@ -165,6 +165,14 @@ end
 local function call_prefix(op) return "client." .. op.resource .. ":" .. op.method end
 
 -- Example lines for one operation, built from its shape (path id, body, pagination).
+-- Where a list's items are in each page, by its pagination kind.
+local function items_of(op)
+  local kind = require("telnyx.pagination")[op.pagination or "DefaultFlatPagination"]
+  if kind == nil or kind.items == nil then return "of each page's data array" end
+  if kind.items == false then return "of each page (the body is the array)" end
+  return "of each page's " .. kind.items .. " array"
+end
+
 local function example_calls(op)
   local prefix = call_prefix(op)
   if paginated(op) then
@@ -225,9 +233,9 @@ local function returns_text(op)
   if paginated(op) then
     return {
       "Returns a telnyx.Pager" .. (op.pagination and " (" .. op.pagination .. ")" or "") ..
-        " over the " .. op.resource .. " records of each page's data array (each item a " ..
+        " over the " .. op.resource .. " records " .. items_of(op) .. " (each item a " ..
         "table); nothing is fetched until it is used. for item in pager do ... end walks every " ..
-        "page, pager:collect([limit]) gives an array, pager:pages() each page {data =, meta =}.",
+        "page, pager:collect([limit]) gives an array, pager:pages() each page as the API sent it.",
       "Changing the collection while paging it (deleting or adding items) shifts the later " ..
         "pages, so items are skipped. To delete safely, collect the ids first, then delete:",
     }, delete_safely(op)
@@ -236,9 +244,11 @@ local function returns_text(op)
   if kind == "none" then
     text = "Returns nil (the API answers with no content)."
   elseif kind == "text" then
-    text = "Returns the response body as a string (" .. tostring(op.accept or "text") .. ", not JSON)."
+    text = "Returns the response body as a string (" .. tostring(op.accept or "text") .. ", not JSON) " ..
+      "and its content type; with opts.output = path, writes it there and returns path, bytes."
   elseif kind == "binary" then
-    text = "Returns the response body as a string of bytes (" .. tostring(op.accept or "binary") .. ")."
+    text = "Returns the response body as a string of bytes (" .. tostring(op.accept or "binary") .. ") " ..
+      "and its content type; with opts.output = path, writes it there and returns path, bytes."
   elseif op.wrapped then
     text = "Returns the decoded JSON body, wrapped: {data = <record>} (read result.data.id); " ..
       "a JSON null field reads as nil."

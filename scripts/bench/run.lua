@@ -1124,6 +1124,7 @@ local function main()
   for _, line in ipairs(d) do text[#text + 1] = "- " .. line end
   for _, line in ipairs(notes) do text[#text + 1] = "- " .. line end
   text[#text + 1] = ""
+  for _, line in ipairs(dofile("scripts/bench/instructions.lua").lines(HOST)) do text[#text + 1] = line end
   text[#text + 1] = format("Machine: %s.", machine())
   text[#text + 1] = ""
   text[#text + 1] = format("`make bench`%s, %d runs per measurement (startup %d), total %.0f s.",

@@ -1,14 +1,23 @@
 #!/usr/bin/env lua5.4
--- Turns the Telnyx OpenAPI file into lua/telnyx/resources.lua: one plain table from which the
--- C client serves every endpoint through a single generic code path, and which the REPL's
--- help() shows. Resources are data, not code: adding an endpoint is regenerating this table.
+-- Turns the Telnyx OpenAPI spec and the official SDK's method names into the client's API
+-- table (the contract: /work/wt/API19.md, summarised in README "Resources"): a small index,
+-- lua/telnyx/resources.lua, loaded at the first resource access, and one file per top-level
+-- resource, lua/telnyx/api/<top>.lua, loaded at the first access to a resource under it, so
+-- the whole API costs nothing at start. Long operation descriptions go to
+-- lua/telnyx/doc/<top>.lua, for help only. Resources are data, not code: adding an endpoint
+-- is regenerating these files.
 --
---   lua5.4 scripts/build/gen-resources.lua [--spec FILE] [--out FILE] [--check]     (from the repo root)
+--   telnyx-lua scripts/build/gen-resources.lua [--spec FILE] [--names TSV] [--out DIR] [--check]
 --
--- Exit status: 0 written or up to date; 1 --check found the file stale; 2 bad usage, or a spec
--- that cannot be read at all. An operation whose shape the rules below do not cover is skipped
--- with a warning on stderr naming the file and JSON pointer, so the full public spec (hundreds
--- of paths) goes through too.
+-- Every operation of the spec is bound under the official SDK's resource and method name
+-- (official-sdk-methods.tsv, joined on HTTP method and path); one the TSV lacks is named by the
+-- rules below. Two operations under one name, or a method named like a child resource, fail
+-- the generation. An operation no HTTP client can call (WebSocket) or whose shape the rules do
+-- not cover is listed in the index's `unbound`, with the reason (the latter also warned on
+-- stderr with the file and JSON pointer).
+--
+-- Exit status: 0 written or up to date; 1 --check found the files stale; 2 bad usage, a spec
+-- that cannot be read at all, or a name collision.
 --
 -- Loaded with loadfile() from anywhere but the command line (the specs do), the chunk returns
 -- its functions instead of running.
@@ -16,27 +25,33 @@
 -- The shared OpenAPI loader and resolver, found beside this file wherever it is run from.
 local HERE = debug.getinfo(1, "S").source:match("^@(.+)/[^/]*$") or "."
 local openapi = dofile(HERE .. "/openapi.lua")
+local literal = dofile(HERE .. "/lua-literal.lua")
+local genfiles = dofile(HERE .. "/genfiles.lua")
+local shell_quote, sha256_of = genfiles.shell_quote, genfiles.sha256_of
 
-local DEFAULT_SPEC = "scripts/build/telnyx-account-access.openapi.json"
-local DEFAULT_OUT = "lua/telnyx/resources.lua"
+local DEFAULT_SPEC = "scripts/build/telnyx-openapi-spec3.json"
+local DEFAULT_NAMES = "scripts/build/official-sdk-methods.tsv"
+local DEFAULT_OUT = "lua/telnyx"
+local GENERATOR = "scripts/build/gen-resources.lua"
 
 -- Recursive schemas (a filter made of filters) would flatten forever; deeper than this is
 -- noise for a query string or a type name anyway.
 local MAX_DEPTH = 8
 
--- operationId -> { resource = "a.b", method = "m" } for endpoints the naming rules get wrong
--- (the official Python SDK's names are hand-configured, the rules only approximate them).
--- The account-access subset needs none; the full spec does (e.g. POST on an item path).
+-- operationId -> { resource = "a.b", method = "m" } for endpoints neither the TSV nor the
+-- naming rules name well. None needed today.
 local OVERRIDES = {}
 
--- Stable order in which a path item's operations are visited: the first operation to claim a
--- resource.method keeps it, so this order must not depend on hash order.
+-- Stable order in which a path item's operations are visited.
 local VERBS = { "delete", "get", "head", "options", "patch", "post", "put", "trace" }
 
 -- Naming rules (see name_operation). Verbs missing here have no rule: override or skip.
 local COLLECTION = { post = "create", put = "update", patch = "update", delete = "delete" }
 local ITEM = { get = "retrieve", put = "update", patch = "update", delete = "delete" }
 local SUBPATH = { post = "create", put = "update", patch = "update", delete = "delete" }
+
+-- Header parameters OpenAPI says to ignore: the client sets these itself.
+local RESERVED_HEADERS = { accept = true, ["content-type"] = true, authorization = true }
 
 ----------------------------------------------------------------------------------------------
 -- Small helpers
@@ -86,20 +101,12 @@ end
 local function union(types)
   local seen, parts, nullable = {}, {}, false
   for _, t in ipairs(types) do
-    -- split on top-level "|" only: "array<string|integer>" is one part
-    local depth, start = 0, 1
-    for i = 1, #t + 1 do
-      local c = t:sub(i, i)
-      if c == "<" then depth = depth + 1 elseif c == ">" then depth = depth - 1 end
-      if (c == "|" and depth == 0) or i == #t + 1 then
-        local part = t:sub(start, i - 1)
-        if part == "null" then
-          nullable = true
-        elseif part ~= "" and not seen[part] then
-          seen[part] = true
-          parts[#parts + 1] = part
-        end
-        start = i + 1
+    for part in t:gmatch("[^|]+") do
+      if part == "null" then
+        nullable = true
+      elseif not seen[part] then
+        seen[part] = true
+        parts[#parts + 1] = part
       end
     end
   end
@@ -152,7 +159,8 @@ local function properties(s)
   return p and next(p) ~= nil and p or nil
 end
 
--- "string", "integer|null", "array<string>", "object", "string|object"; "any" when unknown.
+-- "string", "integer|null", "array", "object", "string|object"; "any" when unknown. An
+-- array's element type is its entry's `items`.
 local function type_name(ctx, schema, ptr, depth)
   depth = depth or 0
   if depth > MAX_DEPTH then return "any" end
@@ -167,17 +175,13 @@ local function type_name(ctx, schema, ptr, depth)
   if type(declared) == "string" then declared = { declared } end
   local types = {}
   for _, t in ipairs(tbl(declared) or {}) do
-    if t == "array" then
-      local items = tbl(s.items)
-      types[#types + 1] = "array<" ..
-        (items and type_name(ctx, items, child(sptr, "items"), depth + 1) or "any") .. ">"
-    elseif type(t) == "string" then
-      types[#types + 1] = t
-    end
+    if type(t) == "string" then types[#types + 1] = t end
   end
   if #types == 0 then
     if properties(s) or tbl(s.additionalProperties) then
       types[1] = "object"
+    elseif tbl(s.items) then
+      types[1] = "array"
     else -- untyped enum/const: name the type of its values
       local v = scalar(s.const)
       if v == nil and tbl(s.enum) then v = scalar(s.enum[1]) end
@@ -188,10 +192,15 @@ local function type_name(ctx, schema, ptr, depth)
   return union(types)
 end
 
--- The attributes help() shows and the client may check: type, format, enum, default,
--- minimum/maximum, example (scalars only), description, deprecated. A keyword missing on the
--- schema is taken from its first oneOf/anyOf alternative that has it.
-local function describe(ctx, schema, ptr)
+local object_fields
+
+-- The attributes help() shows and the client may check (API19.md's <param>): type, format,
+-- enum, default, the numeric and length bounds, pattern, example (scalars only), description,
+-- deprecated. A keyword missing on the schema is taken from its first oneOf/anyOf alternative
+-- that has it. With `nest` (body fields), arrays get `items` and objects their `fields`, or
+-- `additional` when they take any keys; `nest` holds the schemas being expanded, so a
+-- recursive one stops at its second appearance.
+local function describe(ctx, schema, ptr, nest)
   local s, sptr = resolve(ctx, schema, ptr)
   local alts = alternatives(ctx, s, sptr) or {}
   local function pick(key, accept)
@@ -218,10 +227,96 @@ local function describe(ctx, schema, ptr)
   e.default = pick("default", scalar)
   e.minimum = pick("minimum", num)
   e.maximum = pick("maximum", num)
+  -- OpenAPI 3.1 gives the bound itself; 3.0 a boolean qualifying minimum/maximum
+  local xmin, xmax = pick("exclusiveMinimum", function(v) return v end),
+                     pick("exclusiveMaximum", function(v) return v end)
+  if num(xmin) then e.exclusive_minimum = xmin
+  elseif xmin == true and e.minimum then e.exclusive_minimum, e.minimum = e.minimum, nil end
+  if num(xmax) then e.exclusive_maximum = xmax
+  elseif xmax == true and e.maximum then e.exclusive_maximum, e.maximum = e.maximum, nil end
+  e.min_length = pick("minLength", num)
+  e.max_length = pick("maxLength", num)
+  e.pattern = pick("pattern", str)
   e.example = pick("example", scalar)
   e.description = line(pick("description", str))
   if s.deprecated == true then e.deprecated = true end
+  if nest and not nest[sptr] and (nest.depth or 0) < MAX_DEPTH then
+    nest[sptr], nest.depth = true, (nest.depth or 0) + 1
+    local items = tbl(s.items)
+    if not items then
+      for _, a in ipairs(alts) do
+        items = tbl(a[1].items)
+        if items then items = { items, child(a[2], "items") }; break end
+      end
+    else
+      items = { items, child(sptr, "items") }
+    end
+    if items then e.items = describe(ctx, items[1], items[2], nest) end
+    local fields = object_fields(ctx, s, sptr, nest)
+    if #fields > 0 then e.fields = fields end
+    nest[sptr], nest.depth = nil, nest.depth - 1
+  elseif not nest and tbl(s.items) then -- a query array: its element type, one level
+    e.items = describe(ctx, s.items, child(sptr, "items"), { depth = MAX_DEPTH - 1 })
+  end
+  local extra = s.additionalProperties
+  if extra == true or tbl(extra) or (e.type:find("object", 1, true) and not e.fields
+                                      and not properties(s) and extra == nil) then
+    e.additional = true
+  end
   return e, s
+end
+
+-- The properties of an object schema, plus the union of its object alternatives', as <param>s
+-- sorted by name; a field counts as required only when every alternative requires it (a false
+-- "required" would refuse valid requests); readOnly ones are left out (the server sets them).
+-- Also returns the required names, sorted.
+function object_fields(ctx, s, sptr, nest)
+  local fields, required = {}, {}
+  local function add_fields(v, vptr)
+    for _, key in ipairs(sorted_keys(properties(v) or {})) do
+      if fields[key] == nil then
+        local e, fs = describe(ctx, v.properties[key], child(vptr, "properties", key), nest)
+        if fs.readOnly == true then
+          fields[key] = false
+        else
+          e.name = key
+          fields[key] = e
+        end
+      end
+    end
+  end
+  local function required_set(v)
+    local set = {}
+    for _, r in ipairs(tbl(v.required) or {}) do
+      if type(r) == "string" then set[r] = true end
+    end
+    return set
+  end
+  add_fields(s, sptr)
+  for r in pairs(required_set(s)) do required[r] = true end
+  local alts = alternatives(ctx, s, sptr)
+  if alts then
+    local counts = {}
+    for _, a in ipairs(alts) do
+      add_fields(a[1], a[2])
+      for r in pairs(required_set(a[1])) do counts[r] = (counts[r] or 0) + 1 end
+    end
+    for r, n in pairs(counts) do
+      if n == #alts then required[r] = true end
+    end
+  end
+  local list, names = {}, {}
+  for _, key in ipairs(sorted_keys(required)) do
+    if fields[key] ~= false then names[#names + 1] = key end
+  end
+  for _, key in ipairs(sorted_keys(fields)) do
+    local e = fields[key]
+    if e then
+      e.required = required[key] == true
+      list[#list + 1] = e
+    end
+  end
+  return list, names
 end
 
 ----------------------------------------------------------------------------------------------
@@ -288,8 +383,9 @@ local function parameters_of(ctx, shared, own, sptr, optr)
   return list
 end
 
+-- The query parameters (wire names, sorted) and the declared headers (nil when none).
 local function query_of(ctx, params)
-  local out = {}
+  local out, headers = {}, {}
   for _, entry in ipairs(params) do
     local p, pptr = entry[1], entry[2]
     local name, where = str(p.name), p["in"]
@@ -325,16 +421,25 @@ local function query_of(ctx, params)
         if scalar(p.example) ~= nil then e.example = p.example end
         if p.deprecated == true then e.deprecated = true end
       end
-    elseif (where == "header" or where == "cookie") and p.required == true then
-      warn(ctx, pptr, "required %s parameter %q is not modelled; callers must pass it in opts.headers",
-           where, name)
-    elseif where ~= "path" and where ~= "header" and where ~= "cookie" then
+    elseif where == "header" then
+      if not RESERVED_HEADERS[name:lower()] then
+        local e = describe(ctx, tbl(p.schema) or {}, child(pptr, "schema"))
+        e.name, e.required = name, p.required == true
+        e.description = line(p.description) or e.description
+        if p.deprecated == true then e.deprecated = true end
+        headers[#headers + 1] = e
+      end
+    elseif where == "cookie" and p.required == true then
+      warn(ctx, pptr, "required cookie parameter %q is not modelled; callers must pass it in opts.headers",
+           name)
+    elseif where ~= "path" and where ~= "cookie" then
       warn(ctx, pptr, "parameter %q has unknown location %s; ignored", name, show(where))
     end
   end
   local list = {}
   for _, key in ipairs(sorted_keys(out)) do list[#list + 1] = out[key] end
-  return list
+  table.sort(headers, function(a, b) return a.name < b.name end)
+  return list, headers[1] and headers or nil
 end
 
 ----------------------------------------------------------------------------------------------
@@ -352,13 +457,23 @@ local function pick_content_type(content)
   return keys[1]
 end
 
+-- What a 2xx body of this media type is to the client.
+local function response_kind(ctype)
+  if not ctype then return "none" end
+  if ctype:find("json", 1, true) then return "json" end
+  if ctype:match("^text/") then return "text" end
+  return "binary"
+end
+
 local function body_of(ctx, op, optr)
   if op.requestBody == nil then return nil end
   local rb, rbptr = resolve(ctx, op.requestBody, child(optr, "requestBody"))
   local content = tbl(rb.content) or {}
   local ctype = pick_content_type(content)
-  local body = { content_type = ctype or "application/json", optional = rb.required ~= true,
-                 required = {}, fields = {} }
+  -- "*/*" takes anything: the client sends raw bytes
+  local body = { content_type = (ctype == "*/*" or not ctype) and "application/octet-stream" or ctype,
+                 optional = rb.required ~= true, required = {}, fields = {} }
+  if not ctype then body.content_type = "application/json" end
   local media = ctype and tbl(content[ctype])
   if not media or not tbl(media.schema) then
     body.type = "any"
@@ -368,54 +483,7 @@ local function body_of(ctx, op, optr)
   local s
   s, sptr = resolve(ctx, media.schema, sptr)
   body.type = type_name(ctx, s, sptr)
-
-  -- Fields of the schema itself, plus the union of its object alternatives; a field counts as
-  -- required only when every alternative requires it (the client refuses a call that lacks a
-  -- required field, so a false "required" would block valid requests).
-  local fields, required = {}, {}
-  local function add_fields(v, vptr)
-    for _, key in ipairs(sorted_keys(properties(v) or {})) do
-      if fields[key] == nil then
-        local e, fs = describe(ctx, v.properties[key], child(vptr, "properties", key))
-        if fs.readOnly == true then
-          fields[key] = false -- the server sets it; never sent
-        else
-          e.name = key
-          fields[key] = e
-        end
-      end
-    end
-  end
-  local function required_set(v)
-    local set = {}
-    for _, r in ipairs(tbl(v.required) or {}) do
-      if type(r) == "string" then set[r] = true end
-    end
-    return set
-  end
-  add_fields(s, sptr)
-  for r in pairs(required_set(s)) do required[r] = true end
-  local alts = alternatives(ctx, s, sptr)
-  if alts then
-    local counts = {}
-    for _, a in ipairs(alts) do
-      add_fields(a[1], a[2])
-      for r in pairs(required_set(a[1])) do counts[r] = (counts[r] or 0) + 1 end
-    end
-    for r, n in pairs(counts) do
-      if n == #alts then required[r] = true end
-    end
-  end
-  for _, key in ipairs(sorted_keys(required)) do
-    if fields[key] ~= false then body.required[#body.required + 1] = key end
-  end
-  for _, key in ipairs(sorted_keys(fields)) do
-    local e = fields[key]
-    if e then
-      e.required = required[key] == true
-      body.fields[#body.fields + 1] = e
-    end
-  end
+  body.fields, body.required = object_fields(ctx, s, sptr, {})
   return body
 end
 
@@ -424,7 +492,7 @@ local function responses_of(ctx, op, optr)
   local responses = tbl(op.responses)
   if not responses then fail(ctx, optr, "operation has no responses") end
   -- With no success body, accept "*/*", as the official SDKs do for a None-returning method.
-  local info = { success = {}, accept = "*/*", wrapped = false, data_array = false,
+  local info = { success = {}, accept = "*/*", response = "none", wrapped = false, data_array = false,
                  meta = false, array = false }
   local keys = {}
   for _, code in ipairs(sorted_keys(responses)) do
@@ -444,7 +512,8 @@ local function responses_of(ctx, op, optr)
     local content = tbl(r.content)
     if content and next(content) then
       local ctype = pick_content_type(content)
-      info.accept = ctype
+      info.accept = ctype == "*" and "*/*" or ctype
+      info.response = response_kind(ctype)
       local media = tbl(content[ctype])
       if media and tbl(media.schema) then
         local s, sptr = resolve(ctx, media.schema, child(rptr, "content", ctype, "schema"))
@@ -474,28 +543,27 @@ local function identifier(seg)
   return id
 end
 
--- The path's single {param}, if any.
-local function path_param_of(ctx, path, optr)
+-- The path's {param}s, in path order.
+local function path_params_of(path)
   local params = {}
   for p in path:gmatch("{([^{}]*)}") do params[#params + 1] = p end
-  if #params > 1 then
-    fail(ctx, optr, "path has %d parameters; the client supports one", #params)
-  end
-  return params[1]
+  return params
 end
 
--- Resource and method for one operation, by the rules:
+local positional_of
+
+-- Resource and method for an operation the TSV does not name, by the rules:
 --   /x            GET list (retrieve when the body is not a list), POST create, PUT/PATCH update, DELETE delete
 --   /x/{id}       GET retrieve, PUT/PATCH update, DELETE delete
 --   .../actions/v (with or without an {id}) resource ".../actions", method v
---   /x/{id}/y     resource x, method <verb>_y: create_, update_, delete_, and list_ or retrieve_
--- Resource names are the literal segments joined by "."; at most one {param} per path.
+--   .../{id}/y    resource ..., method <verb>_y: create_, update_, delete_, and list_ or retrieve_
+-- Resource names are the literal segments joined by ".".
 local function name_operation(ctx, path, verb, info, optr)
-  local path_param = path_param_of(ctx, path, optr)
+  local has_param = path:find("{", 1, true) ~= nil
   local literals = {}
   for seg in path:gmatch("[^/]+") do
     if seg:match("^{[^{}]+}$") then
-      -- the parameter: names no resource
+      -- a parameter: names no resource
     elseif seg:find("[{}]") then
       fail(ctx, optr, "path segment %q mixes text and a parameter; add an override", seg)
     else
@@ -515,7 +583,7 @@ local function name_operation(ctx, path, verb, info, optr)
     res, method = resource(n), ITEM[verb]
   elseif n >= 2 and literals[n - 1] == "actions" then
     res, method = resource(n - 1), literals[n]
-  elseif not path_param then
+  elseif not has_param then
     res = resource(n)
     if verb == "get" then method = list_like and "list" or "retrieve" else method = COLLECTION[verb] end
   else
@@ -527,84 +595,148 @@ local function name_operation(ctx, path, verb, info, optr)
   if not method then
     fail(ctx, optr, "no naming rule for %s %s; add an override", verb:upper(), path)
   end
-  return res, method, path_param
+  return res, method
+end
+
+-- The path parameter the SDK takes positionally, by its name in the path. The SDK renames
+-- some ("address_uuid" for {id}, "task_id" for {taskId}): the one its name matches, else the
+-- one its keyword parameters do not name, else the last.
+function positional_of(path_params, sdk)
+  local left = {}
+  for _, p in ipairs(path_params) do
+    if p == sdk.positional or identifier(p) == sdk.positional then return p end
+    if not sdk.keyword[p] and not sdk.keyword[identifier(p)] then left[#left + 1] = p end
+  end
+  return #left == 1 and left[1] or path_params[#path_params]
+end
+
+-- official-sdk-methods.tsv: "VERB /path" -> { resource, method, positional, pagination }.
+-- Returns the map, or nil and a message.
+local function read_names(path)
+  local text, err = openapi.read_file(path)
+  if not text then return nil, "cannot read the SDK names: " .. err end
+  local names, n = {}, 0
+  for row in text:gmatch("[^\n]+") do
+    n = n + 1
+    local f = {}
+    for cell in (row .. "\t"):gmatch("([^\t]*)\t") do f[#f + 1] = cell end
+    if #f ~= 7 then return nil, ("%s:%d: expected 7 tab-separated columns, found %d"):format(path, n, #f) end
+    -- an endpoint the SDK offers under two names (an overload) is bound under the first
+    local keyword = {}
+    for k in f[6]:gmatch("[^,%s]+") do keyword[k] = true end
+    if n > 1 and not names[f[1] .. " " .. f[2]] then
+      names[f[1] .. " " .. f[2]] = { resource = f[3], method = f[4],
+                                     positional = f[5] ~= "" and f[5] or nil, keyword = keyword,
+                                     pagination = f[7] ~= "" and f[7] or nil }
+    end
+  end
+  return names
 end
 
 ----------------------------------------------------------------------------------------------
 -- Operations and the whole model
 
+-- The first server of the operation, else of its path item: { url, pointer } or nil.
+local function server_of(op, item, iptr, verb)
+  for _, c in ipairs({ { op, child(iptr, verb, "servers") }, { item, child(iptr, "servers") } }) do
+    local list = tbl(c[1].servers)
+    local first = list and tbl(list[1])
+    if first and str(first.url) then return first.url, c[2] end
+  end
+  return nil
+end
+
+-- One operation's entry, or nil and its `unbound` entry when no HTTP client can call it.
 local function operation(ctx, path, verb, op, item, iptr)
   local optr = child(iptr, verb)
   if type(op) ~= "table" then fail(ctx, optr, "expected an object, found %s", json_type(op)) end
-  local info = responses_of(ctx, op, optr)
   local op_id = str(op.operationId)
-  local res, method, path_param
+  local sdk = ctx.names[verb:upper() .. " " .. path]
+  local server = server_of(op, item, iptr, verb)
+  if server and server:match("^wss?://") then
+    return nil, { resource = sdk and sdk.resource, method = sdk and sdk.method,
+                  http_method = verb:upper(), path = path,
+                  reason = "WebSocket only (" .. server .. "): not callable over HTTP" }
+  end
+  local info = responses_of(ctx, op, optr)
+  local res, method
   local override = op_id and ctx.overrides[op_id]
   if override then
-    res, method, path_param = override.resource, override.method, path_param_of(ctx, path, optr)
+    res, method = override.resource, override.method
     if not (str(res) and res:match("^[%w_.]+$") and str(method) and method:match("^[%w_]+$")) then
       fail(ctx, optr, "override for %s needs a resource (a.b) and a method name", op_id)
     end
+  elseif sdk then
+    res, method = sdk.resource, sdk.method
   else
-    res, method, path_param = name_operation(ctx, path, verb, info, optr)
+    res, method = name_operation(ctx, path, verb, info, optr)
+  end
+  local path_params = path_params_of(path)
+  local positional
+  if sdk then
+    positional = sdk.positional and positional_of(path_params, sdk)
+  else -- as the SDKs do: the last parameter is the positional one
+    positional = path_params[#path_params]
   end
   local params = parameters_of(ctx, item.parameters, op.parameters, iptr, optr)
+  local query, headers = query_of(ctx, params)
   local e = {
     resource = res,
     method = method,
     operation_id = op_id,
     http_method = verb:upper(),
     path = path,
-    path_param = path_param,
-    paginated = verb == "get" and info.data_array and info.meta,
+    path_params = path_params,
+    positional = positional,
+    pagination = sdk and sdk.pagination,
+    server = server ~= ctx.server and server or nil,
     accept = info.accept,
+    response = info.response,
     success = info.success,
     wrapped = info.wrapped,
     deprecated = op.deprecated == true or nil,
     summary = line(op.summary),
     description = block(op.description),
-    query = query_of(ctx, params),
+    query = query,
+    headers = headers,
     body = body_of(ctx, op, optr),
   }
   return e
 end
 
-local function resources_of(ctx, ops)
-  local methods = {}
+-- The index's resources: every dotted resource and its parents (possibly without methods of
+-- their own, so the client can walk client.a.b from the index alone), with the top-level
+-- module holding their operations. A method named like a child resource could never be
+-- reached: that is a collision.
+local function resources_of(ops, collisions)
+  local index = {}
   for _, op in ipairs(ops) do
-    -- parents exist too (possibly without methods), so the client can build the tree from
-    -- this list alone
     local name = ""
     for seg in op.resource:gmatch("[^.]+") do
       name = name == "" and seg or name .. "." .. seg
-      methods[name] = methods[name] or {}
+      index[name] = index[name] or { module = op.resource:match("^[^.]+"), methods = {} }
     end
-    table.insert(methods[op.resource], op.method)
+    table.insert(index[op.resource].methods, op.method)
   end
-  -- "." sorts before every identifier character, so each parent comes right before its children
-  local names = sorted_keys(methods)
-  local list = {}
-  for _, name in ipairs(names) do
-    table.sort(methods[name])
-    list[#list + 1] = { name = name, methods = methods[name] }
-    local parent, leaf = name:match("^(.*)%.([^.]+)$")
-    for _, m in ipairs(parent and methods[parent] or {}) do
-      if m == leaf then
-        warn(ctx, "#/paths", "%s is both a method of %s and a resource; rename one with an override",
-             leaf, parent)
+  for name, r in pairs(index) do
+    table.sort(r.methods)
+    for _, m in ipairs(r.methods) do
+      if index[name .. "." .. m] then
+        collisions[#collisions + 1] = ("%s is both a method of %s and a resource"):format(m, name)
       end
     end
   end
-  return list
+  return index
 end
 
--- The model written to resources.lua. Returns it and the list of warnings. opts: file (the
--- name recorded as the source), path (the spec as named in messages; default file),
--- overrides (default OVERRIDES).
+-- The model written to the files. Returns it and the list of warnings; raises a SpecError
+-- naming every collision. opts: file (the name recorded as the source), path (the spec as
+-- named in messages; default file), names (read_names; default none), sha256 (of the spec
+-- file), overrides (default OVERRIDES).
 local function build(doc, opts)
   opts = opts or {}
   local ctx = openapi.context(doc, opts.path or opts.file or "spec")
-  ctx.warnings, ctx.overrides = {}, opts.overrides or OVERRIDES
+  ctx.warnings, ctx.overrides, ctx.names = {}, opts.overrides or OVERRIDES, opts.names or {}
   -- cjson cannot tell {} from []: an empty table passes as an object
   if type(doc) ~= "table" or doc[1] ~= nil then
     fail(ctx, "#", "expected an OpenAPI object, found %s", json_type(doc))
@@ -613,7 +745,14 @@ local function build(doc, opts)
   if type(paths) ~= "table" or paths[1] ~= nil then
     fail(ctx, "#/paths", "expected an object of paths, found %s", json_type(paths))
   end
-  local ops, taken = {}, {}
+  local server = tbl(doc.servers) and tbl(doc.servers[1])
+  ctx.server = server and str(server.url)
+  local ops, unbound, taken, collisions = {}, {}, {}, {}
+  local function skip(path, verb, message)
+    local sdk = ctx.names[verb:upper() .. " " .. path]
+    unbound[#unbound + 1] = { resource = sdk and sdk.resource, method = sdk and sdk.method,
+                              http_method = verb:upper(), path = path, reason = message }
+  end
   for _, path in ipairs(sorted_keys(paths)) do
     local iptr = child("#", "paths", path)
     local ok, item = pcall(resolve, ctx, paths[path], iptr)
@@ -628,19 +767,19 @@ local function build(doc, opts)
     for _, verb in ipairs(VERBS) do
       if item[verb] ~= nil then
         local optr = child(iptr, verb)
-        local good, e = pcall(operation, ctx, path, verb, item[verb], item, iptr)
+        local good, e, gone = pcall(operation, ctx, path, verb, item[verb], item, iptr)
         if not good then
-          if getmetatable(e) == SpecError then
-            warn(ctx, e.where, "%s; operation skipped", e.message)
-          else -- a bug here, not in the spec; still never a crash, but say so
-            warn(ctx, optr, "generator error: %s; operation skipped", tostring(e))
-          end
+          local message = getmetatable(e) == SpecError and e.message or "generator error: " .. tostring(e)
+          warn(ctx, getmetatable(e) == SpecError and e.where or optr, "%s; operation skipped", message)
+          skip(path, verb, message)
+        elseif gone then
+          unbound[#unbound + 1] = gone
         else
           local key = e.resource .. ":" .. e.method
           if taken[key] then
-            warn(ctx, optr, "%s (%s) would be %s.%s, already %s; skipped (add an override)",
-                 e.operation_id or "no operationId", verb:upper() .. " " .. path, e.resource,
-                 e.method, taken[key])
+            collisions[#collisions + 1] = ("%s (%s) would be %s.%s, already %s"):format(
+              e.operation_id or "no operationId", verb:upper() .. " " .. path, e.resource,
+              e.method, taken[key])
           else
             taken[key] = (e.operation_id or "?") .. " " .. e.http_method .. " " .. path
             ops[#ops + 1] = e
@@ -649,20 +788,26 @@ local function build(doc, opts)
       end
     end
   end
+  local resources = resources_of(ops, collisions)
+  if #collisions > 0 then
+    table.sort(collisions)
+    fail(ctx, "#/paths", "name collision: %s", table.concat(collisions, "; "))
+  end
   table.sort(ops, function(a, b)
     if a.resource ~= b.resource then return a.resource < b.resource end
     return a.method < b.method
   end)
   local info = tbl(doc.info) or {}
-  local server = tbl(doc.servers) and tbl(doc.servers[1])
   local model = {
     source = {
       file = opts.file or "spec",
+      sha256 = opts.sha256,
       title = scalar(info.title) and tostring(info.title),
       version = scalar(info.version) and tostring(info.version),
-      server = server and str(server.url),
+      server = ctx.server,
     },
-    resources = resources_of(ctx, ops),
+    resources = resources,
+    unbound = unbound,
     operations = ops,
   }
   return model, ctx.warnings
@@ -672,114 +817,63 @@ end
 -- Rendering: a Lua chunk with a fixed key order, so the same spec gives the same bytes
 
 local KEY_ORDER = {
-  "name", "methods", "file", "title", "version", "server",
-  "resource", "method", "operation_id", "http_method", "path", "path_param", "paginated",
-  "accept", "success", "wrapped", "content_type", "optional", "type", "format", "required",
-  "default", "minimum", "maximum", "enum", "example", "deprecated", "summary", "description",
-  "query", "body", "fields", "source", "resources", "operations",
+  "name", "module", "methods", "file", "sha256", "title", "version",
+  "resource", "method", "operation_id", "http_method", "path", "path_params", "positional",
+  "pagination", "server", "accept", "response", "success", "wrapped", "reason", "content_type",
+  "optional", "type", "format", "required", "default", "minimum", "exclusive_minimum",
+  "maximum", "exclusive_maximum", "min_length", "max_length", "pattern", "enum", "example",
+  "deprecated", "additional", "summary", "description", "query", "headers", "body", "items",
+  "fields", "source", "resources", "unbound", "operations",
 }
-local RANK = {}
-for i, k in ipairs(KEY_ORDER) do RANK[k] = i end
-
-local KEYWORDS = {}
-for w in ([[and break do else elseif end false for function goto if in local nil not or
-            repeat return then true until while]]):gmatch("%a+") do KEYWORDS[w] = true end
-
--- %q, but a newline as \n rather than a backslash-newline, so every string stays on one line.
-local function quote(s)
-  return (string.format("%q", s):gsub("\\\n", "\\n"))
+local function chunk(model, what)
+  return "-- Generated by " .. GENERATOR .. " from " .. model.source.file .. " and the official SDK's "
+      .. "names" .. what .. ". Do not edit.\n"
+      .. "-- Regenerate with `make resources`.\n"
+      .. "return " .. literal.render(what == "" and { source = model.source, resources = model.resources,
+                                                   unbound = model.unbound } or model.body, KEY_ORDER)
+      .. "\n"
 end
 
--- cjson decodes every number as a float: integral ones are written as integers, the rest in
--- the shortest form that reads back equal.
-local function number_literal(n)
-  local i = math.tointeger(n)
-  if i then return string.format("%d", i) end
-  if n ~= n then return "(0/0)" end
-  if n == math.huge then return "1e999" elseif n == -math.huge then return "-1e999" end
-  for precision = 15, 17 do
-    local s = string.format("%." .. precision .. "g", n)
-    if tonumber(s) == n then return s end
-  end
-  return string.format("%.17g", n)
-end
-
-local function ordered_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b)
-    local ra, rb = RANK[a] or math.huge, RANK[b] or math.huge
-    if ra ~= rb then return ra < rb end
-    return tostring(a) < tostring(b)
-  end)
-  return keys
-end
-
-local function is_list(t) return t[1] ~= nil or next(t) == nil end
-
--- A table of scalars and lists of scalars goes on one line, so each field, parameter and
--- resource is one line and diffs of the generated file stay readable. Lists of tables and
--- the operations themselves (`block`) get one line per item.
-local function is_inline(t, block)
-  if block then return false end
-  for _, v in pairs(t) do
-    if type(v) == "table" then
-      if is_list(t) then return false end
-      for _, x in pairs(v) do
-        if type(x) == "table" then return false end
-      end
-    end
-  end
-  return true
-end
-
-local render_value
-
-local function render_key(k)
-  if type(k) == "string" and k:match("^[%a_][%w_]*$") and not KEYWORDS[k] then return k end
-  return "[" .. (type(k) == "string" and quote(k) or tostring(k)) .. "]"
-end
-
-local function render_table(t, indent, block)
-  if next(t) == nil then return "{}" end
-  local items = {}
-  if is_list(t) then
-    for _, v in ipairs(t) do items[#items + 1] = render_value(v, indent .. "  ", block) end
-  else
-    for _, k in ipairs(ordered_keys(t)) do
-      items[#items + 1] = render_key(k) .. " = "
-                          .. render_value(t[k], indent .. "  ", k == "operations")
-    end
-  end
-  if is_inline(t, block and not is_list(t)) then return "{ " .. table.concat(items, ", ") .. " }" end
-  local inner = indent .. "  "
-  return "{\n" .. inner .. table.concat(items, ",\n" .. inner) .. ",\n" .. indent .. "}"
-end
-
-function render_value(v, indent, block)
-  local t = type(v)
-  if t == "string" then return quote(v) end
-  if t == "number" then return number_literal(v) end
-  if t == "boolean" then return tostring(v) end
-  if t == "table" then return render_table(v, indent, block) end
-  error("cannot render a " .. t)
-end
-
+-- The files of the model, as { [path relative to the output directory] = text }: the index,
+-- and per top-level resource its operations and (when any has one) its long descriptions.
 local function render(model)
-  return "-- Generated by scripts/build/gen-resources.lua from " .. model.source.file .. ". Do not edit.\n"
-      .. "-- Regenerate with `make resources` (lua5.4 scripts/build/gen-resources.lua).\n"
-      .. "return " .. render_value(model, "", false) .. "\n"
+  local files = { ["resources.lua"] = chunk(model, "") }
+  local by_top, docs = {}, {}
+  for _, op in ipairs(model.operations) do
+    local top = op.resource:match("^[^.]+")
+    by_top[top] = by_top[top] or {}
+    local e = copy(op)
+    if e.description then
+      docs[top] = docs[top] or {}
+      docs[top][op.resource .. "." .. op.method] = e.description
+      e.description = nil
+    end
+    table.insert(by_top[top], e)
+  end
+  for top, ops in pairs(by_top) do
+    files["api/" .. top .. ".lua"] = chunk({ source = model.source, body = { operations = ops } },
+                                           " (operations under " .. top .. ")")
+  end
+  for top, doc in pairs(docs) do
+    files["doc/" .. top .. ".lua"] = chunk({ source = model.source, body = doc },
+                                           " (descriptions of the operations under " .. top .. ")")
+  end
+  return files
 end
 
 ----------------------------------------------------------------------------------------------
 -- Command line
 
--- Reads and decodes the spec, builds and renders. Returns text, warnings; or nil, message.
-local function generate(spec_path)
+-- Reads the spec and the names, builds and renders. Returns files, warnings; or nil, message.
+local function generate(spec_path, names_path)
   local doc, err = openapi.load(spec_path)
   if not doc then return nil, err end
+  local names, nerr = read_names(names_path or DEFAULT_NAMES)
+  if not names then return nil, nerr end
+  local sha, serr = sha256_of(spec_path)
+  if not sha then return nil, serr end
   local built, model, warnings = pcall(build, doc, { file = spec_path:match("([^/]+)$"),
-                                                    path = spec_path })
+                                                    path = spec_path, names = names, sha256 = sha })
   if not built then
     if getmetatable(model) == SpecError then return nil, tostring(model) end
     error(model, 0)
@@ -787,57 +881,75 @@ local function generate(spec_path)
   return render(model), warnings
 end
 
-local function write_file(path, text)
-  local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "wb")
-  if not f then return nil, err end
-  f:write(text)
-  f:close()
-  local ok, rerr = os.rename(tmp, path)
-  if not ok then os.remove(tmp); return nil, rerr end
-  return true
+-- --check: the index must have been made from this very spec (its sha256), and a fresh
+-- generation into a temporary directory must match the committed files byte for byte.
+local function check(args, files)
+  local index = args.out .. "/resources.lua"
+  local chunk_fn = loadfile(index, "t", {})
+  local ok, current = pcall(chunk_fn or error)
+  local made_from = ok and type(current) == "table" and type(current.source) == "table"
+                    and current.source.sha256
+  if not made_from then
+    io.stderr:write(index, " is missing; run make resources\n")
+    return 1
+  end
+  local sha = assert(sha256_of(args.spec))
+  if made_from ~= sha then
+    io.stderr:write(index, " is stale: made from a spec with sha256 ", tostring(made_from),
+                    ", ", args.spec, " has ", sha, "; run make resources\n")
+    return 1
+  end
+  local tmp = os.tmpname()
+  os.remove(tmp)
+  assert(os.execute("mkdir -p " .. shell_quote(tmp)))
+  local written, err = genfiles.write_all(tmp, files)
+  local diff = written and genfiles.differences(tmp, args.out)
+  os.execute("rm -rf " .. shell_quote(tmp))
+  if not written then
+    io.stderr:write("gen-resources: ", err, "\n")
+    return 2
+  end
+  if #diff > 0 then
+    io.stderr:write(args.out, " is stale (", table.concat(diff, ", "), "); run make resources\n")
+    return 1
+  end
+  return 0
 end
 
 local function main(argv)
   local argparse = require "argparse"
   local parser = argparse("gen-resources.lua",
-      "Generate the client's resource table from the Telnyx OpenAPI spec.")
+      "Generate the client's API table from the Telnyx OpenAPI spec and the official SDK's names.")
     :epilog("Run from the repository root. Exit status: 0 written or up to date, "
-            .. "1 stale (--check), 2 bad usage or unreadable spec.")
+            .. "1 stale (--check), 2 bad usage, unreadable input or a name collision.")
   parser:option("--spec", "OpenAPI 3.x JSON file to read.", DEFAULT_SPEC)
-  parser:option("--out", "Lua file to write (or compare with --check).", DEFAULT_OUT)
-  parser:flag("--check", "Regenerate in memory; exit 1 if --out differs.")
+  parser:option("--names", "The official SDK's methods (TSV) naming the operations.", DEFAULT_NAMES)
+  parser:option("--out", "Directory to write resources.lua, api/ and doc/ into "
+                .. "(or compare with --check).", DEFAULT_OUT)
+  parser:flag("--check", "Exit 1 unless the files in --out were made from this spec and match "
+              .. "a fresh generation.")
   local ok, args = parser:pparse(argv)
   if not ok then
     io.stderr:write(parser:get_usage(), "\n\nerror: ", args, "\n")
     return 2
   end
-  local text, warnings = generate(args.spec)
-  if not text then
+  local files, warnings = generate(args.spec, args.names)
+  if not files then
     io.stderr:write("gen-resources: ", warnings, "\n")
     return 2
   end
   for _, w in ipairs(warnings) do io.stderr:write("gen-resources: warning: ", w, "\n") end
-  local current = openapi.read_file(args.out)
-  if args.check then
-    if current ~= text then
-      io.stderr:write(args.out, current and " is stale" or " is missing", "; run make resources\n")
-      return 1
-    end
-    return 0
-  end
-  if current ~= text then -- leave an unchanged file alone, so make sees no new mtime
-    local written, err = write_file(args.out, text)
-    if not written then
-      io.stderr:write("gen-resources: cannot write ", args.out, ": ", err, "\n")
-      return 2
-    end
+  if args.check then return check(args, files) end
+  local written, err = genfiles.write_all(args.out, files)
+  if not written then
+    io.stderr:write("gen-resources: ", err, "\n")
+    return 2
   end
   return 0
 end
 
 local M = { build = build, render = render, generate = generate, main = main,
-            OVERRIDES = OVERRIDES }
+            read_names = read_names, OVERRIDES = OVERRIDES }
 
 if arg and type(arg[0]) == "string" and arg[0]:match("gen%-resources%.lua$") then
   os.exit(main({ table.unpack(arg, 1, #arg) }))

@@ -426,10 +426,7 @@ local describe, it = busted.describe, busted.it
 
 -- The operation `method` of resource `name` in the generated table (the OpenAPI file's view).
 local function operation(name, method)
-  for _, op in ipairs(require("telnyx.resources").operations) do
-    if op.resource == name and op.method == method then return op end
-  end
-  return nil
+  return require("telnyx.operations").find(name, method)
 end
 
 -- The calls that take an id: retrieve, update, delete and the def's actions.
