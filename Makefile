@@ -92,7 +92,7 @@ MOCK_PORT ?= 4010
 mock: all
 	$(HOST) scripts/mock-server.lua --port $(MOCK_PORT) --verbose
 
-# Benchmarks against the local mock (a few minutes on 2 cores): see "Performance" in README.md.
+# Benchmarks against the local mock (a few minutes on 2 cores): see scripts/bench/README.md.
 BENCH_RUNS ?= 5
 bench: deps all $(B)/bench/floor $(B)/bench/lua_floor $(B)/bench/curl_floor $(B)/bench/rusage $(B)/bench/faults
 	@$(HOST) scripts/bench/run.lua --runs $(BENCH_RUNS) $(BENCH_ARGS)

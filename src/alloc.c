@@ -159,7 +159,11 @@ static int alloc_checked(void) {
 
 struct alloc_pool *alloc_create(void) { return calloc(1, sizeof(struct alloc_pool)); }
 
-lua_Alloc alloc_function(void) { return alloc_checked() ? alloc_plain : alloc_lua; }
+lua_Alloc alloc_function(const char *choice) {
+  if (choice != NULL && strcmp(choice, "malloc") == 0) return alloc_plain;
+  if (choice != NULL && strcmp(choice, "pool") == 0) return alloc_lua;
+  return alloc_checked() ? alloc_plain : alloc_lua;
+}
 
 void alloc_destroy(struct alloc_pool *pool) {
   struct alloc_chunk *chunk;

@@ -1,4 +1,4 @@
-/* Registers the Lua files compiled into the binary as package.preload loaders. */
+/* Finds the Lua files compiled into the binary when they are required (see embed.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,51 +18,37 @@ static int embed_run(lua_State *L, const char *name, const char *chunkname,
   return 1;
 }
 
-/* The loader of embedded module number upvalue 1. */
+/* The loader of embedded module number upvalue 1: "telnyx.api.calls" was
+   lua/telnyx/api/calls.lua. */
 static int embed_load(lua_State *L) {
   const struct embed_module *m = &embed_modules[lua_tointeger(L, lua_upvalueindex(1))];
-  return embed_run(L, m->name, m->chunkname, m->source, m->size, m->mode);
-}
-
-/* The loader of generated module number upvalue 1: "telnyx.api.calls" was
-   lua/telnyx/api/calls.lua. */
-static int embed_load_generated(lua_State *L) {
-  const struct embed_generated *g = &embed_generated[lua_tointeger(L, lua_upvalueindex(1))];
   const char *chunkname;
-  luaL_gsub(L, g->name, ".", "/");
+  luaL_gsub(L, m->name, ".", "/");
   chunkname = lua_pushfstring(L, "@lua/%s.lua", lua_tostring(L, -1));
-  return embed_run(L, g->name, chunkname, embed_generated_data + g->offset, g->size, g->mode);
+  return embed_run(L, m->name, chunkname, embed_data + m->offset, m->size, m->mode);
 }
 
 static int embed_compare(const void *key, const void *entry) {
-  return strcmp(key, ((const struct embed_generated *)entry)->name);
+  return strcmp(key, ((const struct embed_module *)entry)->name);
 }
 
-/* package.searchers entry: a generated module by name (binary search), or why not. */
+/* package.searchers entry: an embedded module by name (binary search), or why not. */
 static int embed_search(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
-  const struct embed_generated *g =
-      bsearch(name, embed_generated, embed_generated_count, sizeof *embed_generated, embed_compare);
-  if (g == NULL) {
+  const struct embed_module *m =
+      bsearch(name, embed_modules, embed_module_count, sizeof *embed_modules, embed_compare);
+  if (m == NULL) {
     lua_pushfstring(L, "\n\tno embedded module '%s'", name);
     return 1;
   }
-  lua_pushinteger(L, g - embed_generated);
-  lua_pushcclosure(L, embed_load_generated, 1);
+  lua_pushinteger(L, m - embed_modules);
+  lua_pushcclosure(L, embed_load, 1);
   lua_pushfstring(L, "embedded %s", name);
   return 2;
 }
 
-void embed_preload(lua_State *L) {
+void embed_open(lua_State *L) {
   lua_Integer i, n;
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  for (i = 0; embed_modules[i].name != NULL; i++) {
-    lua_pushinteger(L, i);
-    lua_pushcclosure(L, embed_load, 1);
-    lua_setfield(L, -2, embed_modules[i].name);
-  }
-  lua_pop(L, 1);
-  /* the generated modules' search goes right after the preload one */
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   if (lua_getfield(L, -1, "package") == LUA_TTABLE && lua_getfield(L, -1, "searchers") == LUA_TTABLE) {
     n = (lua_Integer)lua_rawlen(L, -1);

@@ -5,35 +5,23 @@
 
 #include <lua.h>
 
-/* One Lua file of lua/telnyx/, compiled into the binary by the build (build/gen/embedded.c). */
-struct embed_module {
-  const char *name;      /* module name for require, e.g. "telnyx.pager" */
-  const char *chunkname; /* "@lua/telnyx/pager.lua", so errors point at the real file */
-  const unsigned char *source;
-  size_t size;
-  char mode; /* 't' source; 'b' a generated API table, precompiled by the build */
-};
-
-/* The generated list, ended by an entry whose name is NULL. */
-extern const struct embed_module embed_modules[];
-
 /*
- * The generated per-resource API tables (lua/telnyx/api/<top>.lua, lua/telnyx/doc/<top>.lua):
- * hundreds of them, each needed only when its resource (or help) is used, so they hold no
- * pointers (nothing for the dynamic loader to relocate at start), sit in one byte array, are
- * sorted by name, and are found when required.
+ * The Lua files of lua/telnyx/ (hand-written modules and the generated API tables), compiled
+ * into the binary by the build (build/gen/embedded.c). Hundreds of them, most needed only when
+ * their resource (or help) is used: so they hold no pointers (nothing for the dynamic loader
+ * to relocate at start), sit in one byte array, are sorted by name, and are found when
+ * required, at no cost to a start that requires none.
  */
-struct embed_generated {
+struct embed_module {
   char name[64];        /* "telnyx.api.calls"; its chunkname "@lua/telnyx/api/calls.lua" */
-  size_t offset, size;  /* in embed_generated_data */
-  char mode;            /* as embed_module's */
+  size_t offset, size;  /* in embed_data */
+  char mode;            /* 't' source; 'b' a generated API table, precompiled by the build */
 };
-extern const struct embed_generated embed_generated[];
-extern const size_t embed_generated_count;
-extern const unsigned char embed_generated_data[];
+extern const struct embed_module embed_modules[];
+extern const size_t embed_module_count;
+extern const unsigned char embed_data[];
 
-/* Registers every embedded module in package.preload, and a package.searchers entry finding
-   the generated ones. */
-void embed_preload(lua_State *L);
+/* Adds a package.searchers entry, right after the preload one, that finds embedded modules. */
+void embed_open(lua_State *L);
 
 #endif

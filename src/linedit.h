@@ -1,8 +1,8 @@
 /*
  * GNU readline, opened with dlopen when the REPL starts instead of linked into the binary. Most
- * runs are scripts that never read a line, and loading libreadline and libtinfo took about
- * 0.9 ms of every start (a do-nothing program linked with libcurl and Lua: 16.1 ms, with
- * readline too: 17.1 ms, on the benchmark's VM).
+ * runs are scripts that never read a line, and loading libreadline and libtinfo at every start
+ * was measured to cost them (a do-nothing program linked with libcurl and Lua, with and without
+ * readline: the figures are in scripts/bench/README.md, "Startup").
  */
 #ifndef TELNYX_LINEDIT_H
 #define TELNYX_LINEDIT_H

@@ -445,26 +445,11 @@ static void main_warn_on(void *ud, const char *msg, int tocont) {
   main_warn_piece(ud, msg, tocont);
 }
 
-static void *main_system_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  (void)ud, (void)osize;
-  if (nsize == 0) {
-    free(ptr);
-    return NULL;
-  }
-  return realloc(ptr, nsize);
-}
-
-/* TELNYX_ALLOC=malloc gives every block to malloc, so valgrind and ASan see each Lua object. */
+/* TELNYX_ALLOC (malloc or pool) overrides the allocator's own choice (see alloc.h). */
 static lua_State *main_newstate(struct alloc_pool **pool) {
-  const char *choice = getenv("TELNYX_ALLOC");
   lua_State *L;
-  *pool = NULL;
-  if (choice != NULL && strcmp(choice, "malloc") == 0) {
-    L = lua_newstate(main_system_alloc, NULL);
-  } else {
-    if ((*pool = alloc_create()) == NULL) return NULL;
-    L = lua_newstate(alloc_function(), *pool);
-  }
+  if ((*pool = alloc_create()) == NULL) return NULL;
+  L = lua_newstate(alloc_function(getenv("TELNYX_ALLOC")), *pool);
   if (L == NULL) return NULL;
   lua_atpanic(L, main_panic);
   lua_setwarnf(L, main_warn_off, L);

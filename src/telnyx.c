@@ -27,8 +27,8 @@ static int telnyx_help(lua_State *L) {
 
 int luaopen_telnyx(lua_State *L) {
   static const luaL_Reg client_methods[] = {{"request", call_request}, {NULL, NULL}};
-  embed_preload(L);
-  lua_createtable(L, 0, 8);
+  embed_open(L);
+  lua_createtable(L, 0, 16);
   lua_pushliteral(L, TELNYX_VERSION);
   lua_setfield(L, -2, "VERSION");
   json_open(L);

@@ -1,7 +1,7 @@
 -- Start-up and first-resource-access costs in instructions (callgrind's total Ir), which do not
 -- drift with the machine's speed as wall times do, and the peak RSS of a script using a few
 -- resources, each beside the baseline measured before the API was loaded per resource.
--- Called from scripts/bench/run.lua: `dofile("scripts/bench/instructions.lua").lines(HOST)`.
+-- Printed by bench.report, after the derived figures.
 local M = {}
 
 -- Baselines: build/telnyx-lua of commit cf9ceb1 (main, the 38-operation subset table), measured
@@ -34,7 +34,8 @@ end
 
 -- Total instructions of `host -e code`, or nil when valgrind is not installed.
 function M.instructions(host, code)
-  local out = capture("valgrind --tool=callgrind --callgrind-out-file=/dev/null " .. q(host)
+  -- TELNYX_ALLOC=pool: the allocator users get (it steps aside for valgrind otherwise)
+  local out = capture("TELNYX_ALLOC=pool valgrind --tool=callgrind --callgrind-out-file=/dev/null " .. q(host)
                       .. " -e " .. q(code) .. " 2>&1")
   local refs = out:match("refs:%s*([%d,]+)")
   return refs and tonumber((refs:gsub(",", ""))) or nil

@@ -60,7 +60,8 @@ fi
 # The runs, one line each: NAME<TAB>ARGS (words split on spaces). Tests named "100,000" are
 # left out here: they measure volume (100,000 records, nesting 100,000 deep), and under a
 # collector that never pauses the Lua 5.4 GC is quadratic on them (a 100,000-deep table chain
-# takes 49 s natively, hours under valgrind). make test and make sanitize run them.
+# is slow natively and far slower under valgrind; the time measured is in scripts/bench/README.md,
+# "Under valgrind"). make test and make sanitize run them.
 {
   for spec in "$@"; do
     printf '%s\t%s\n' "$spec" "$busted --output=TAP --filter-out=100,000 $spec"
