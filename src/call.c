@@ -274,6 +274,35 @@ static int call_run(lua_State *L, int call_idx) {
   }
 }
 
+/*
+ * The official SDKs' escape hatch for what the spec does not know: opts[name] (extra_query,
+ * extra_body, extra_headers), sent unchecked. Returns base_idx when there is none, else the index
+ * of a new table: the keys of the table at base_idx (0: none), then the extra ones over them.
+ */
+static int call_with_extra(lua_State *L, int opts_idx, const char *name, int base_idx) {
+  int extra, merged, src;
+  if (lua_getfield(L, opts_idx, name) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return base_idx;
+  }
+  if (!lua_istable(L, -1))
+    return luaL_error(L, "request options: %s must be a table, got %s", name, luaL_typename(L, -1));
+  if (base_idx && !lua_istable(L, base_idx))
+    return luaL_error(L, "request options: %s cannot be added to a body that is not a table", name);
+  extra = lua_gettop(L);
+  lua_newtable(L);
+  merged = lua_gettop(L);
+  for (src = base_idx ? base_idx : extra; src != 0; src = src == extra ? 0 : extra) {
+    lua_pushnil(L);
+    while (lua_next(L, src) != 0) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, merged);
+    }
+  }
+  return merged;
+}
+
 int call_start(lua_State *L, int client_idx, const char *method, int path_idx, int query_idx,
                int body_idx, int opts_idx, const char *accept, int secret_response) {
   struct client *c = client_check(L, client_idx);
@@ -306,6 +335,9 @@ int call_start(lua_State *L, int client_idx, const char *method, int path_idx, i
       if (!lua_istable(L, -1)) return luaL_error(L, "request options: headers must be a table");
       headers_idx = lua_gettop(L);
     }
+    query_idx = call_with_extra(L, opts_idx, "extra_query", query_idx);
+    body_idx = call_with_extra(L, opts_idx, "extra_body", body_idx);
+    headers_idx = call_with_extra(L, opts_idx, "extra_headers", headers_idx);
   }
   url = buf_new(L);
   buf_add_string(L, url, c->base_url);

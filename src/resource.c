@@ -19,7 +19,8 @@
 /* Resource user values. */
 enum { RESOURCE_UV_CLIENT = 1, RESOURCE_UV_NAME, RESOURCE_NUV = RESOURCE_UV_NAME };
 
-static const char resource_ops_key = 'o'; /* registry: the operation tables, built on first use */
+static const char resource_ops_key = 'o';   /* registry: the operation tables, built on first use */
+static const char resource_check_key = 'c'; /* registry: lua/telnyx/check.lua's module */
 
 /* ---- the operation tables ---- */
 
@@ -102,6 +103,90 @@ static void resource_push_ops(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &resource_ops_key);
 }
 
+/* ---- the checker, and unknown names ---- */
+
+/*
+ * Pushes the checker, lua/telnyx/check.lua, loaded at the first call or the first unknown name
+ * rather than by require "telnyx", so a start that makes no call does not compile it.
+ */
+static void resource_push_checker(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &resource_check_key) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  luaL_checkstack(L, 4, "the call checker");
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "telnyx.check");
+  lua_call(L, 1, 1);
+  lua_pushlightuserdata(L, NULL); /* telnyx.null */
+  lua_setfield(L, -2, "null");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &resource_check_key);
+}
+
+/* Raises, naming the method and the parameter, when the call's params (0: none) break the
+   operation's entry: what is sent is checked from the same table that drives the call. */
+static void resource_check_call(lua_State *L, int op_idx, int params_idx) {
+  resource_push_checker(L);
+  lua_getfield(L, -1, "check");
+  lua_pushvalue(L, op_idx);
+  if (params_idx)
+    lua_pushvalue(L, params_idx);
+  else
+    lua_pushnil(L);
+  lua_call(L, 2, 0);
+  lua_pop(L, 1);
+}
+
+/* Adds the keys of the table at src (when it is one) to the table at dst, as keys. */
+static void resource_add_names(lua_State *L, int src, int dst) {
+  if (!lua_istable(L, src)) return;
+  lua_pushnil(L);
+  while (lua_next(L, src) != 0) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, dst);
+  }
+}
+
+/*
+ * Raises the one-line error of an unknown name `key` indexed on the resource `resource`, or on
+ * the client when it is NULL (then extra_idx, when not 0, is a table whose keys are the client's
+ * own fields), with the nearest valid name.
+ */
+static int resource_unknown(lua_State *L, const char *resource, int key_idx, int extra_idx) {
+  int names;
+  key_idx = lua_absindex(L, key_idx);
+  luaL_checkstack(L, 8, "an unknown name");
+  lua_newtable(L);
+  names = lua_gettop(L);
+  resource_push_ops(L);
+  lua_getfield(L, -1, "methods");
+  lua_getfield(L, -2, "children");
+  if (resource == NULL) {
+    resource_add_names(L, names + 2, names); /* the checker skips the dotted ones */
+    resource_add_names(L, names + 3, names);
+    if (extra_idx) resource_add_names(L, extra_idx, names);
+  } else {
+    lua_getfield(L, names + 2, resource);
+    resource_add_names(L, lua_gettop(L), names);
+    lua_getfield(L, names + 3, resource);
+    resource_add_names(L, lua_gettop(L), names);
+  }
+  lua_settop(L, names);
+  resource_push_checker(L);
+  lua_getfield(L, -1, "index_error");
+  if (resource == NULL)
+    lua_pushnil(L);
+  else
+    lua_pushstring(L, resource);
+  lua_pushvalue(L, key_idx);
+  lua_pushvalue(L, names);
+  lua_call(L, 3, 0);
+  return 0; /* not reached: index_error raises */
+}
+
+/* ---- the Resource object ---- */
+
 /* Whether `name` is a resource (has methods) or a parent of one. */
 static int resource_exists(lua_State *L, const char *name) {
   int found;
@@ -154,7 +239,7 @@ static int resource_index(lua_State *L) {
     resource_push(L, lua_gettop(L), child);
     return 1;
   }
-  return 0;
+  return resource_unknown(L, name, 2, 0);
 }
 
 static int resource_tostring(lua_State *L) {
@@ -186,26 +271,6 @@ static int resource_body_optional(lua_State *L, int op_idx) {
   return optional;
 }
 
-/* Raises before sending when a required body field is missing. */
-static void resource_check_required(lua_State *L, int op_idx, int params_idx) {
-  lua_Integer i, n;
-  if (lua_getfield(L, op_idx, "body") != LUA_TTABLE) {
-    lua_pop(L, 1);
-    return;
-  }
-  lua_getfield(L, -1, "required");
-  n = lua_istable(L, -1) ? (lua_Integer)lua_rawlen(L, -1) : 0;
-  for (i = 1; i <= n; i++) {
-    lua_rawgeti(L, -1, i);
-    if (params_idx == 0 || lua_getfield(L, params_idx, lua_tostring(L, -1)) == LUA_TNIL) {
-      const char *field = lua_tostring(L, params_idx ? -2 : -1);
-      luaL_error(L, "%s: missing required field '%s'", resource_op_name(L, op_idx), field);
-    }
-    lua_pop(L, 2);
-  }
-  lua_pop(L, 2);
-}
-
 /* Pushes the operation's path with its {param} replaced by the encoded id at id_idx. */
 static void resource_push_path(lua_State *L, int op_idx, int id_idx) {
   struct buf *b;
@@ -233,7 +298,8 @@ static void resource_push_path(lua_State *L, int op_idx, int id_idx) {
  * then opts. A list returns a pager (and the pager again as the closing value for `for`).
  */
 static int resource_op_call(lua_State *L) {
-  static const char *const known_opts[] = {"timeout", "max_retries", "headers", NULL};
+  static const char *const known_opts[] = {"timeout",   "max_retries", "headers",       "extra_query",
+                                           "extra_body", "extra_headers", NULL};
   int op_idx = lua_upvalueindex(1);
   int arg = 2, id_idx = 0, params_idx = 0, params_slot = 0, opts_idx = 0, client_idx, path_idx;
   int has_path, has_body, paginated, takes_params;
@@ -275,7 +341,7 @@ static int resource_op_call(lua_State *L) {
     client_check_keys(L, opts_idx, known_opts, resource_op_name(L, op_idx));
   }
   lua_settop(L, arg);
-  if (has_body) resource_check_required(L, op_idx, params_idx);
+  resource_check_call(L, op_idx, params_idx);
   if (has_body && params_idx == 0 && !resource_body_optional(L, op_idx)) {
     lua_newtable(L); /* the API expects a JSON object even when no field is given */
     lua_replace(L, params_slot);
@@ -409,7 +475,7 @@ void resource_push_describe(lua_State *L) { lua_pushcfunction(L, resource_descri
 
 int resource_lookup(lua_State *L) {
   const char *key = lua_tostring(L, 2);
-  if (strchr(key, '.') != NULL || !resource_exists(L, key)) return 0;
+  if (strchr(key, '.') != NULL || !resource_exists(L, key)) return resource_unknown(L, NULL, 2, 3);
   resource_push(L, 1, key);
   return 1;
 }

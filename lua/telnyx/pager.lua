@@ -48,9 +48,16 @@ local function fetch(state)
   init(state)
   if state.finished then return nil end
   local opts = state.opts or {}
+  local query, headers = page_query(state, state.next_number), opts.headers
+  -- extra_query and extra_headers (unchecked extras, as the official SDKs') go on every page.
+  for k, v in pairs(opts.extra_query or {}) do query[k] = v end
+  if opts.extra_headers then
+    headers = {}
+    for k, v in pairs(opts.headers or {}) do headers[k] = v end
+    for k, v in pairs(opts.extra_headers) do headers[k] = v end
+  end
   local page = state.client:request("GET", state.path, {
-    query = page_query(state, state.next_number),
-    timeout = opts.timeout, max_retries = opts.max_retries, headers = opts.headers,
+    query = query, timeout = opts.timeout, max_retries = opts.max_retries, headers = headers,
   })
   if type(page) ~= "table" or type(page.data) ~= "table" then
     bad_page("list response has no data array", state.client.base_url .. state.path)
