@@ -279,7 +279,7 @@ local match_seq
 
 local function match_one(node, s, pos, k)
   steps = steps + 1
-  if steps > STEP_LIMIT then error(M) end
+  if steps > STEP_LIMIT then error("step limit") end
   if node.test then
     local c = s:byte(pos)
     if c and node.test(c) then return k(pos + 1) end
@@ -298,7 +298,7 @@ end
 local function match_rep(node, count, s, pos, k)
   if count < node.max then
     local more = match_one(node, s, pos, function(p)
-      if p == pos then return false end -- an empty iteration: stop repeating
+      if p == pos and count >= node.min then return false end -- empty: no use repeating it
       return match_rep(node, count + 1, s, p, k)
     end)
     if more then return true end
@@ -338,10 +338,7 @@ function M.pattern_matches(pattern, s)
     end
     return false
   end)
-  if not ok then
-    if hit == M then return nil end
-    error(hit, 0)
-  end
+  if not ok then return nil end -- over the step limit, or too deep for the stack: undecided
   return hit
 end
 
