@@ -376,3 +376,36 @@ describe("the checker on entries of the full table's format", function()
     assert.is_nil(check.suggest("zzz", names))
   end)
 end)
+
+describe("the checker on a query parameter of type object (deepObject with fields)", function()
+  local check = require "telnyx.check"
+  local op = {
+    resource = "things", method = "list", http_method = "GET", path = "/things", pagination = "DefaultFlatPagination",
+    query = {
+      { name = "filter", type = "object", fields = {
+        { name = "ip_address", type = "string" },
+        { name = "created_at", type = "string|object", fields = { { name = "gt", type = "string" } } },
+      } },
+      { name = "page", type = "object", fields = { { name = "size", type = "integer", maximum = 250 } } },
+      { name = "tags", type = "array", items = { type = "string" } },
+    },
+  }
+  local function err_of(params)
+    local ok, err = pcall(check.check, op, params)
+    return not ok and err or nil
+  end
+
+  it("checks its keys nested or flat, naming them as wire names", function()
+    assert.is_nil(err_of { filter = { ip_address = "x", created_at = { gt = "2020" } }, page = { size = 5 },
+                           ["filter[created_at]"] = "2020", ["filter[created_at][gt]"] = "2020", tags = { "a" } })
+    assert.are.equal("things:list: unknown query parameter 'filter[ip_adress]' (did you mean ip_address?)",
+      err_of { filter = { ip_adress = "x" } })
+    assert.are.equal("things:list: unknown query parameter 'filter[ip_adress]' (did you mean ip_address?)",
+      err_of { ["filter[ip_adress]"] = "x" })
+    assert.are.equal("things:list: unknown query parameter 'filter[created_at][gte]' (did you mean gt?)",
+      err_of { filter = { created_at = { gte = "x" } } })
+    assert.are.equal("things:list: page[size] must be at most 250, got 300", err_of { ["page[size]"] = 300 })
+    assert.are.equal("things:list: page[size] must be at most 250, got 300", err_of { page = { size = 300 } })
+    assert.are.equal("things:list: unknown query parameter 'sort' (this list takes no sort)", err_of { sort = "x" })
+  end)
+end)

@@ -493,6 +493,12 @@ local function check_length(ctx, param, name, len, unit)
   end
 end
 
+-- A nested name as the user reads it: "settings.mode" in a body, "filter[ip_address]" in a query.
+local function child_name(ctx, name, key)
+  if ctx.where == "query" then return name .. "[" .. key .. "]" end
+  return name .. "." .. key
+end
+
 -- Checks the keys and fields of an object value against param.fields.
 local function check_object(ctx, param, name, v)
   local fields = param.fields
@@ -501,17 +507,18 @@ local function check_object(ctx, param, name, v)
   if not param.additional then
     for k in pairs(v) do
       if index.by_name[k] == nil then
-        local key = type(k) == "string" and k or ("[" .. tostring(k) .. "]")
-        ctx.fail(("unknown field '%s.%s'%s"):format(name, key, did_you_mean(key, index.names)))
+        local key = tostring(k)
+        ctx.fail(("unknown %s '%s'%s"):format(ctx.where == "query" and "query parameter" or "field",
+          child_name(ctx, name, key), did_you_mean(key, index.names)))
       end
     end
   end
   for _, f in ipairs(fields) do
     local fv = v[f.name]
     if fv ~= nil then
-      check_value(ctx, f, name .. "." .. f.name, fv)
+      check_value(ctx, f, child_name(ctx, name, f.name), fv)
     elseif f.required == true then
-      ctx.fail(("missing required field '%s.%s'"):format(name, f.name))
+      ctx.fail(("missing required field '%s'"):format(child_name(ctx, name, f.name)))
     end
   end
 end
@@ -652,6 +659,9 @@ local function check_query(ctx, node, name, key, v, level_names)
     if name == "sort" and ctx.c.list then ctx.fail("unknown query parameter 'sort' (this list takes no sort)") end
     ctx.fail(("unknown query parameter '%s'%s"):format(name, did_you_mean(key, level_names)))
   end
+  if node.param == nil and node.children == nil then
+    ctx.fail(("unknown query parameter '%s'%s"):format(name, did_you_mean(node.key, node.names)))
+  end
   local kind = kind_of(v)
   if node.children and (kind == "object" or (kind == "empty" and not node.param)) then
     if node.param and node.param.type == "object" then
@@ -668,11 +678,20 @@ local function check_query(ctx, node, name, key, v, level_names)
 end
 
 -- The node of a flat wire name ("filter[created_at]"), or nil.
+-- Below a parameter of type object ("filter" with fields), the segments name its fields: the
+-- node is then {param = field}, or {names = the valid ones} for a segment that names none.
 local function query_node(tree, name)
   local first, rest = name:match("^([^%[]+)(.*)$")
   local node = tree.children[first or name]
   for seg in (rest or ""):gmatch("%[([^%]]*)%]") do
-    node = node and node.children and node.children[seg]
+    if node and not node.children and node.param and type(node.param.fields) == "table" then
+      local index = index_fields(node.param.fields)
+      local field = index.by_name[seg]
+      if field == nil and not node.param.additional then return { names = index.names, key = seg } end
+      node = { param = field or {} }
+    else
+      node = node and node.children and node.children[seg]
+    end
   end
   return node
 end
