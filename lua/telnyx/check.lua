@@ -649,6 +649,10 @@ local function compile_op(op)
   for n in pairs(c.other) do names[#names + 1] = n end
   table.sort(names)
   c.names = names
+  -- What the checks of a call share, made once per operation (`where` is set per argument).
+  local opname = tostring(op.resource) .. ":" .. tostring(op.method)
+  c.ctx = { c = c, where = "body", index = index_fields,
+            fail = function(msg) error(opname .. ": " .. msg, 0) end }
   op_cache[op] = c
   return c
 end
@@ -699,11 +703,7 @@ end
 -- check(op, params): raises when `params` (the call's named arguments, or nil) break the spec.
 function M.check(op, params)
   local c = compile_op(op)
-  local opname = tostring(op.resource) .. ":" .. tostring(op.method)
-  local ctx = {
-    c = c, where = "body", index = index_fields,
-    fail = function(msg) error(opname .. ": " .. msg, 0) end,
-  }
+  local ctx = c.ctx
   if params ~= nil then
     for k, v in pairs(params) do
       if type(k) ~= "string" then
