@@ -2,8 +2,9 @@
  * Resources are data: each operation of the table generated from the OpenAPI file
  * (lua/telnyx/resources.lua) becomes a method, a C closure over its entry, so one generic
  * path serves every endpoint. Here: the operation tables, the Resource object and its
- * __index, the binding of a method's arguments and the templating of its path, and
- * telnyx.describe for the REPL.
+ * __index (an unknown name raises, with the nearest valid one), the binding of a method's
+ * arguments, their check against the spec by lua/telnyx/check.lua, the templating of the path,
+ * and telnyx.describe for the REPL.
  */
 #include <string.h>
 
