@@ -11,7 +11,7 @@ local function op(content_type, fields, over)
     path = "/uploads", path_params = {}, accept = "application/json", response = "json",
     success = { 200 }, query = { { name = "mode", type = "string" } },
     body = { content_type = content_type, optional = false, type = "object", required = {},
-             fields = fields or {} },
+             fields = fields or {}, additional = true }, -- any field: these specs are about encoding
   }
   for k, v in pairs(over or {}) do o[k] = v end
   return telnyx._bind_op(o)

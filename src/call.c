@@ -338,7 +338,8 @@ static void call_add_server(lua_State *L, struct buf *url, const char *base_url,
 
 /* Pushes a shallow copy of the table at idx with the keys of the table at extra_idx set over it. */
 static int call_push_merged(lua_State *L, int idx, int extra_idx, const char *what) {
-  if (!lua_istable(L, extra_idx)) return luaL_error(L, "request options: %s must be a table", what);
+  if (!lua_istable(L, extra_idx))
+    return luaL_error(L, "request options: %s must be a table, got %s", what, luaL_typename(L, extra_idx));
   lua_newtable(L);
   if (idx && !lua_istable(L, idx)) return luaL_error(L, "request options: %s needs a table body", what);
   if (idx) {
@@ -395,7 +396,8 @@ int call_start(lua_State *L, int client_idx, const struct call_spec *spec) {
     }
     /* The official SDKs' escape hatches: sent as given, over what the call built. */
     if (lua_getfield(L, opts_idx, "extra_headers") != LUA_TNIL) {
-      if (!lua_istable(L, -1)) return luaL_error(L, "request options: extra_headers must be a table");
+      if (!lua_istable(L, -1))
+        return luaL_error(L, "request options: extra_headers must be a table, got %s", luaL_typename(L, -1));
       headers[2] = lua_gettop(L);
     }
     if (lua_getfield(L, opts_idx, "extra_query") != LUA_TNIL)

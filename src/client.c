@@ -353,11 +353,15 @@ static int client_close(lua_State *L) {
   return 0;
 }
 
-/* client:<method>, client.base_url, then client.<resource> through the lookup (upvalue 2). */
+/*
+ * client:<method>, client.base_url, then client.<resource> through the lookup (upvalue 2),
+ * which raises for an unknown name; it gets the client's own names (upvalue 3) to suggest.
+ */
 static int client_index(lua_State *L) {
   const char *key;
   client_check(L, 1);
   key = luaL_checkstring(L, 2);
+  lua_settop(L, 2);
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
   lua_pop(L, 1);
@@ -365,6 +369,7 @@ static int client_index(lua_State *L) {
     lua_pushstring(L, ((struct client *)lua_touserdata(L, 1))->base_url);
     return 1;
   }
+  lua_pushvalue(L, lua_upvalueindex(3));
   return lua_tocfunction(L, lua_upvalueindex(2))(L);
 }
 
@@ -378,7 +383,17 @@ void client_open(lua_State *L, const luaL_Reg *methods, lua_CFunction lookup) {
     lua_pushcfunction(L, client_close);
     lua_setfield(L, -2, "close");
     lua_pushcfunction(L, lookup); /* upvalue 2 */
-    lua_pushcclosure(L, client_index, 2);
+    lua_createtable(L, 0, 4);     /* upvalue 3: the client's own names */
+    lua_pushnil(L);
+    while (lua_next(L, -4) != 0) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, -4);
+    }
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "base_url");
+    lua_pushcclosure(L, client_index, 3);
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);

@@ -29,7 +29,8 @@ struct client {
 /*
  * Creates the Client metatable; pushes telnyx.new. The Client knows neither calls nor
  * resources: its __index looks up `methods` (and close, base_url), then hands any other key
- * to `lookup`, called as lookup(L) with the client at 1 and the key (a string) at 2.
+ * to `lookup`, called as lookup(L) with the client at 1, the key (a string) at 2 and a table
+ * whose keys are the client's own names at 3 (for the suggestion of an unknown name's error).
  */
 void client_open(lua_State *L, const luaL_Reg *methods, lua_CFunction lookup);
 

@@ -2,8 +2,9 @@
  * Resources are data: each operation of the table generated from the OpenAPI file
  * (lua/telnyx/resources.lua) becomes a method, a C closure over its entry, so one generic
  * path serves every endpoint. Here: the operation tables, the Resource object and its
- * __index, the binding of a method's arguments and the templating of its path, and
- * telnyx.describe for the REPL.
+ * __index (an unknown name raises, with the nearest valid one), the binding of a method's
+ * arguments, their check against the spec by lua/telnyx/check.lua, the templating of the path,
+ * and telnyx.describe for the REPL.
  */
 #include <string.h>
 #include <strings.h>
@@ -21,7 +22,8 @@
 /* Resource user values. */
 enum { RESOURCE_UV_CLIENT = 1, RESOURCE_UV_NAME, RESOURCE_NUV = RESOURCE_UV_NAME };
 
-static const char resource_ops_key = 'o'; /* registry: the operation tables, built on first use */
+static const char resource_ops_key = 'o';   /* registry: the operation tables, built on first use */
+static const char resource_check_key = 'c'; /* registry: lua/telnyx/check.lua's module */
 
 /* ---- the operation tables ---- */
 
@@ -125,6 +127,100 @@ static void resource_push_methods(lua_State *L, const char *name) {
   lua_settop(L, ops);
 }
 
+
+/* ---- the checker, and unknown names ---- */
+
+/*
+ * Pushes the checker, lua/telnyx/check.lua, loaded at the first call or the first unknown name
+ * rather than by require "telnyx", so a start that makes no call does not compile it.
+ */
+static void resource_push_checker(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &resource_check_key) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  luaL_checkstack(L, 4, "the call checker");
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "telnyx.check");
+  lua_call(L, 1, 1);
+  lua_pushlightuserdata(L, NULL); /* telnyx.null */
+  lua_setfield(L, -2, "null");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &resource_check_key);
+}
+
+/* Raises, naming the method and the parameter, when the call's params (0: none) break the
+   operation's entry: what is sent is checked from the same table that drives the call. */
+static void resource_check_call(lua_State *L, int op_idx, int params_idx) {
+  resource_push_checker(L);
+  lua_getfield(L, -1, "check");
+  lua_pushvalue(L, op_idx);
+  if (params_idx)
+    lua_pushvalue(L, params_idx);
+  else
+    lua_pushnil(L);
+  lua_call(L, 2, 0);
+  lua_pop(L, 1);
+}
+
+/* Adds the keys of the table at src (when it is one) to the table at dst, as keys. */
+static void resource_add_names(lua_State *L, int src, int dst) {
+  if (!lua_istable(L, src)) return;
+  lua_pushnil(L);
+  while (lua_next(L, src) != 0) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, dst);
+  }
+}
+
+/*
+ * Raises the one-line error of an unknown name `key` indexed on the resource `resource`, or on
+ * the client when it is NULL (then extra_idx, when not 0, is a table whose keys are the client's
+ * own fields), with the nearest valid name: the resource's methods and children, or the
+ * top-level resources.
+ */
+static int resource_unknown(lua_State *L, const char *resource, int key_idx, int extra_idx) {
+  int names, index;
+  size_t len = resource ? strlen(resource) : 0;
+  key_idx = lua_absindex(L, key_idx);
+  luaL_checkstack(L, 8, "an unknown name");
+  lua_newtable(L);
+  names = lua_gettop(L);
+  if (resource != NULL) {
+    resource_push_methods(L, resource);
+    resource_add_names(L, lua_gettop(L), names);
+  } else if (extra_idx) {
+    resource_add_names(L, extra_idx, names);
+  }
+  resource_push_ops(L);
+  lua_getfield(L, -1, "index");
+  index = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, index) != 0) {
+    const char *k = lua_tostring(L, -2); /* the index's keys are strings: no conversion */
+    lua_pop(L, 1);
+    if (resource == NULL ? strchr(k, '.') == NULL
+                         : strncmp(k, resource, len) == 0 && k[len] == '.' && strchr(k + len + 1, '.') == NULL) {
+      lua_pushstring(L, resource ? k + len + 1 : k);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, names);
+    }
+  }
+  lua_settop(L, names);
+  resource_push_checker(L);
+  lua_getfield(L, -1, "index_error");
+  if (resource == NULL)
+    lua_pushnil(L);
+  else
+    lua_pushstring(L, resource);
+  lua_pushvalue(L, key_idx);
+  lua_pushvalue(L, names);
+  lua_call(L, 3, 0);
+  return 0; /* not reached: index_error raises */
+}
+
+/* ---- the Resource object ---- */
+
 /* Whether `name` is a resource (has methods) or a parent of one. */
 static int resource_exists(lua_State *L, const char *name) {
   int found;
@@ -169,7 +265,7 @@ static int resource_index(lua_State *L) {
     resource_push(L, lua_gettop(L), child);
     return 1;
   }
-  return 0;
+  return resource_unknown(L, name, 2, 0);
 }
 
 static int resource_tostring(lua_State *L) {
@@ -247,26 +343,6 @@ static void resource_read_shape(lua_State *L, int op_idx, struct resource_shape 
   /* No params slot only when there is nothing at all to put in it. */
   sh->takes_params = sh->has_body || sh->pagination != NULL || sh->nquery > 0 || sh->nheaders > 0 ||
                      sh->npath > (sh->positional != NULL);
-}
-
-/* Raises before sending when a required body field is missing. */
-static void resource_check_required(lua_State *L, int op_idx, int body_idx) {
-  lua_Integer i, n;
-  if (lua_getfield(L, op_idx, "body") != LUA_TTABLE) {
-    lua_pop(L, 1);
-    return;
-  }
-  lua_getfield(L, -1, "required");
-  n = lua_istable(L, -1) && (body_idx == 0 || lua_istable(L, body_idx)) ? (lua_Integer)lua_rawlen(L, -1) : 0;
-  for (i = 1; i <= n; i++) {
-    lua_rawgeti(L, -1, i);
-    if (body_idx == 0 || lua_getfield(L, body_idx, lua_tostring(L, -1)) == LUA_TNIL) {
-      const char *field = lua_tostring(L, body_idx ? -2 : -1);
-      luaL_error(L, "%s: missing required field '%s'", resource_op_name(L, op_idx), field);
-    }
-    lua_pop(L, 2);
-  }
-  lua_pop(L, 2);
 }
 
 /*
@@ -562,11 +638,11 @@ static int resource_op_call(lua_State *L) {
     client_check_keys(L, opts_idx, known_opts, resource_op_name(L, op_idx));
   }
   lua_settop(L, arg);
+  resource_check_call(L, op_idx, params_idx); /* before anything is built or sent */
   resource_push_path(L, op_idx, &sh, id_idx, params_idx);
   path_idx = lua_gettop(L);
   resource_split(L, op_idx, &sh, params_idx, &parts);
   if (sh.nheaders > 0) resource_check_headers(L, op_idx, parts.headers, opts_idx);
-  if (sh.has_body) resource_check_required(L, op_idx, parts.body);
   if (sh.has_body && parts.body == 0 && !sh.body_optional && body_kind_of(sh.content_type) != BODY_OCTET) {
     lua_newtable(L); /* the API expects an object even when no field is given */
     parts.body = lua_gettop(L);
@@ -743,7 +819,7 @@ void resource_push_describe(lua_State *L) { lua_pushcfunction(L, resource_descri
 
 int resource_lookup(lua_State *L) {
   const char *key = lua_tostring(L, 2);
-  if (strchr(key, '.') != NULL || !resource_exists(L, key)) return 0;
+  if (strchr(key, '.') != NULL || !resource_exists(L, key)) return resource_unknown(L, NULL, 2, 3);
   resource_push(L, 1, key);
   return 1;
 }

@@ -8,7 +8,8 @@
 /* Creates the Resource metatable. */
 void resource_open(lua_State *L);
 
-/* The Client's lookup of other keys (see client_open): client.<resource>, or nothing. */
+/* The Client's lookup of other keys (see client_open): client.<resource>; raises for an
+   unknown name, with the nearest valid one. */
 int resource_lookup(lua_State *L);
 
 /* Pushes telnyx.describe, which tells the REPL what a client, resource or method is. */

@@ -503,14 +503,16 @@ local function create_tests(env, def)
     R.assert_has(echoed(def, body), obj, "created object")
   end)
 
-  it("create sends unknown extra fields exactly as given", function()
+  it("create refuses an unknown field, and sends extra_body's exactly as given", function()
     local r = R.resource(env.client, def.name)
-    local body = copy(def.body(102), {
+    local extra = {
       x_unknown_field = "kept as is",
       x_nested = { list = { 1, 2, 3 }, flag = false, deeper = { word = "a&b=c d" } },
-    })
-    local req = R.one(env.m, r.create, r, body)
-    R.assert_equal_json(body, R.body_of(req), "request body")
+    }
+    local err = R.refused(env.m, r.create, r, copy(def.body(102), extra))
+    assert.truthy(err:find(def.name .. ":create: unknown body field 'x_", 1, true), err)
+    local req = R.one(env.m, r.create, r, def.body(102), { extra_body = extra })
+    R.assert_equal_json(copy(def.body(102), extra), R.body_of(req), "request body")
   end)
 
   if #def.required > 0 then
