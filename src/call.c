@@ -170,7 +170,7 @@ static void call_log_request(lua_State *L, int call_idx) {
   }
   luaL_pushresult(&b);
   log_printf("request %s %s", call->method, call->url);
-  log_headers("request headers", lua_tostring(L, -1), lua_rawlen(L, -1));
+  log_request_headers("request headers", lua_tostring(L, -1), lua_rawlen(L, -1));
   lua_pop(L, 1);
   if (call->body != NULL) log_body("request body", call->body, call->body_len, 0);
 }
