@@ -28,10 +28,22 @@ end
 
 function M.is_usage_error(v) return getmetatable(v) == UsageError end
 
+local function hex_bytes(s) return (s:gsub(".", function(c) return ("\\x%02x"):format(c:byte()) end)) end
+
 -- Control characters as \xNN, so that text from a file or a server (a stray escape
--- sequence, a carriage return) cannot rewrite the terminal or split the line.
+-- sequence, a carriage return) cannot rewrite the terminal or split the line: C0, DEL, C1
+-- (U+0080..U+009F, which some terminals read as CSI, OSC...), and, in text that is not valid
+-- UTF-8, every byte above 0x7F (a lone 0x9B is CSI to a Latin-1 terminal). The same rule as
+-- the module's log (src/log.c).
 function M.printable(text)
-  return (text:gsub("[%c\127]", function(c) return ("\\x%02x"):format(c:byte()) end))
+  text = text:gsub("[%c\127]", hex_bytes)
+  if utf8.len(text) == nil then return (text:gsub("[\128-\255]", hex_bytes)) end
+  return (text:gsub("\194[\128-\159]", hex_bytes))
+end
+
+-- Whether stdout is a terminal (asked of the shell: Lua has no isatty).
+function M.stdout_is_terminal()
+  return os.execute("test -t 1") == true
 end
 
 -- Writes a line on stderr, prefixed with the program name.
