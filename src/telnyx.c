@@ -9,6 +9,7 @@
 #include "log.h"
 #include "resource.h"
 #include "sched.h"
+#include "sigint.h"
 #include "telnyx.h"
 
 int luaopen_telnyx(lua_State *L) {
@@ -33,5 +34,7 @@ int luaopen_telnyx(lua_State *L) {
   lua_setfield(L, -2, "describe");
   log_open(L); /* internal, for the Lua parts: the one secret-key rule */
   lua_setfield(L, -2, "_is_secret_key");
+  sigint_push_watch(L); /* internal, for telnyx.cli.main: Ctrl-C in a script's coroutine */
+  lua_setfield(L, -2, "_watch_interrupts");
   return 1;
 }

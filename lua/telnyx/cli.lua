@@ -197,11 +197,15 @@ end
 -- integer; nil means 0). Errors that escape are reported on stderr: usage errors exit 2,
 -- everything else 1 (with a traceback for Lua errors when TELNYX_LOG=debug).
 --
--- The body runs in a coroutine of its own: on Ctrl-C the host sets a hook on the main
--- thread that raises "interrupted!" at its next instruction, which would pre-empt a
--- script's own handling of telnyx.map's InterruptedError (what was done, what was not). A
--- coroutine does not inherit a hook set after it was created, so the script can report and
--- exit from inside it before the main thread runs again.
+-- The body runs in a coroutine of its own: on Ctrl-C the interpreter (lua.c, or the host)
+-- sets a hook on the main thread that raises "interrupted!" at its next instruction, which
+-- would pre-empt a script's own handling of telnyx.map's InterruptedError (what was done,
+-- what was not). A coroutine does not inherit a hook set after it was created, so the script
+-- can report and exit from inside it before the main thread runs again. For the same reason
+-- that hook never stops Lua code running in the coroutine (a loop, a big file being parsed):
+-- telnyx._watch_interrupts gives the coroutine a hook of its own that raises "interrupted!"
+-- at the first Ctrl-C, and makes SIGINT raise the module's interrupt flag in stock lua5.4 too
+-- (src/sigint.c).
 function M.main(name, main, argv)
   program = name
   argv = argv or arg
@@ -211,6 +215,7 @@ function M.main(name, main, argv)
     io.stdout:flush()
     os.exit(math.type(status) == "integer" and status or M.EXIT_OK)
   end)
+  telnyx._watch_interrupts(co)
   local ok, err = coroutine.resume(co)
   -- Only reached when the body yielded, which no script does, or failed outside xpcall.
   if not ok then io.stderr:write(name, ": ", tostring(err), "\n") end
