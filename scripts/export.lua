@@ -26,6 +26,13 @@ as they arrive, so memory stays flat whatever the number of items.
             are (null as an empty field, booleans as true/false); nested objects and arrays
             as their JSON text. A field that first shows up after the first page has no
             column: it is named once on stderr. No items: no output at all.
+            A text cell starting with =, +, -, @, tab or CR gets a leading single
+            quote (') so that a spreadsheet does not run it as a formula (OWASP's
+            advice for CSV injection). Written to a terminal, control characters in
+            cells are shown as \xNN; to a file or a pipe, cells are kept as they are.
+
+JSON text (jsonl, json) has the C1 control characters (U+0080..U+009F) written as \u escapes,
+like C0 ones, so that the output cannot drive a terminal; decoded, it is the same data.
 
 Credentials never reach the output: the values of the keys the module's logging redacts
 (password, sip_password, token, api_key, and any key containing "secret", at any depth)
@@ -140,10 +147,16 @@ end
 -- Writers: each takes the items of one page at a time, then finish()
 ---------------------------------------------------------------------------
 
+-- JSON text of v with C1 controls escaped: raw U+0080..U+009F only occur inside strings,
+-- where \u0080..\u009f mean the same.
+local function json_text(v)
+  return (encode(v):gsub("\194([\128-\159])", function(c) return ("\\u%04x"):format(c:byte()) end))
+end
+
 local function jsonl_writer()
   return {
     page = function(items)
-      for _, item in ipairs(items) do cli.out(encode(item), "\n") end
+      for _, item in ipairs(items) do cli.out(json_text(item), "\n") end
     end,
     finish = function() end,
   }
@@ -154,7 +167,7 @@ local function json_writer()
   return {
     page = function(items)
       for _, item in ipairs(items) do
-        cli.out(first and "[\n" or ",\n", encode(item))
+        cli.out(first and "[\n" or ",\n", json_text(item))
         first = false
       end
     end,
@@ -162,10 +175,13 @@ local function json_writer()
   }
 end
 
--- One CSV field (see the header comment for the rules).
-local function csv_field(v)
+-- One CSV field (see the header comment for the rules); `terminal`: stdout is one.
+local function csv_field(v, terminal)
   if v == nil or v == telnyx.null then return "" end
   local text = type(v) == "string" and v or encode(v)
+  -- Numbers, booleans and JSON text cannot be formulas: only text cells are quoted.
+  if type(v) == "string" and text:find("^[=+%-@\t\r]") then text = "'" .. text end
+  if terminal then text = cli.printable(text) end
   if text:find('[",\r\n]') or text:find("^%s") or text:find("%s$") then
     return '"' .. text:gsub('"', '""') .. '"'
   end
@@ -191,6 +207,7 @@ local function csv_columns(items)
 end
 
 local function csv_writer()
+  local terminal = cli.stdout_is_terminal()
   local columns, known
   local function row(fields) cli.out(table.concat(fields, ","), "\r\n") end
   return {
@@ -198,12 +215,12 @@ local function csv_writer()
       if not columns then
         columns, known = csv_columns(items)
         local header = {}
-        for i, c in ipairs(columns) do header[i] = csv_field(c) end
+        for i, c in ipairs(columns) do header[i] = csv_field(c, terminal) end
         row(header)
       end
       for _, item in ipairs(items) do
         local fields = {}
-        for i, c in ipairs(columns) do fields[i] = csv_field(item[c]) end
+        for i, c in ipairs(columns) do fields[i] = csv_field(item[c], terminal) end
         row(fields)
         for k in pairs(item) do
           if not known[k] then
@@ -236,7 +253,9 @@ local function parse_args(argv)
     :argname("S")
   parser:option("--page-size", "Items a request (default 250, at most what the API allows).")
     :argname("N")
-  parser:option("--format", "Output format.", "jsonl"):choices{ "jsonl", "csv", "json" }
+  parser:option("--format", "Output format. In csv, a text cell starting with =, +, -, @, tab " ..
+                "or CR gets a leading single quote (') so that spreadsheets do not run it as a " ..
+                "formula.", "jsonl"):choices{ "jsonl", "csv", "json" }
   return parser:parse(argv)
 end
 

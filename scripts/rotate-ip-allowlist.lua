@@ -30,10 +30,16 @@ removed (make before break: a failed run never leaves fewer of the wanted entrie
 before). Running it again changes nothing.
 
 --json prints exactly one JSON object on stdout, and nothing else:
-  {"add":[...],"remove":[...],"keep":[...],"applied":true|false,"failures":[...]}
-with the entries in their normal form; "applied" is true when --apply was given and the
-allowlist now matches FILE; each failure is {"action":"add"|"remove"|"read"|"verify",
-"entry":..., "status":HTTP status or null, "error":one line}.
+  {"add":[...],"remove":[...],"keep":[...],"applied":true|false,"failures":[...],
+   "added":[...],"removed":[...]}
+with the entries in their normal form; "add"/"remove"/"keep" is the plan, "added"/"removed"
+what this run confirmed done (a partial run lists exactly what it changed); "applied" is true
+when --apply was given and the allowlist now matches FILE; each failure is
+{"action":"add"|"remove"|"read"|"verify", "entry":..., "status":HTTP status or null,
+"error":one line}. The text output's last line says the same: "added N of M, removed K of L".
+
+The server is not trusted to size the work: a list's meta.total_pages must be a page count of
+at most 400 (100,000 entries), or the read fails with an error naming it.
 
 An empty FILE with --apply would remove every entry; that needs --allow-empty.
 
@@ -49,6 +55,10 @@ local cli = require "telnyx.cli"
 
 local NAME = "rotate-ip-allowlist.lua"
 local PAGE_SIZE = 250 -- the API's maximum page size for both lists
+-- The most pages of one list this script reads: 100,000 entries, far beyond any allowlist.
+-- A server's meta.total_pages only says how many pages to ask for at once; a claim beyond
+-- this (or one that is not a page count) is an error, never a billion jobs.
+local MAX_PAGES = 400
 
 -- The two kinds of entries: where each lives in the API and the field that holds it.
 local ADDRESS = { name = "address", resource = "access_ip_address", field = "ip_address" }
@@ -102,6 +112,24 @@ local function fetch_page(client, job)
   return page
 end
 
+-- meta.total_pages of a list's first page, checked: an integer from 0 to MAX_PAGES (1 when
+-- the API leaves it out). Anything else is raised as a one-line error (a failed read).
+local function page_count(kind, meta)
+  local n = type(meta) == "table" and meta.total_pages or nil
+  if n == nil or n == telnyx.null then return 1 end
+  local count = math.type(n) and math.tointeger(n)
+  if count == nil or count < 0 then
+    error(("the API answered meta.total_pages = %s for %s, which is not a page count")
+      :format(cli.printable(tostring(n)):sub(1, 40), kind.resource), 0)
+  end
+  if count > MAX_PAGES then
+    error(("the API claims %s pages of %s (meta.total_pages); this script reads at most %d pages "
+           .. "(%d entries): refusing rather than trusting it"):format(("%.0f"):format(n),
+           kind.resource, MAX_PAGES, MAX_PAGES * PAGE_SIZE), 0)
+  end
+  return count
+end
+
 -- Every page of both lists, in at most two rounds of concurrent requests: the pages that
 -- `expected` ({[kind] = records expected}, optional) says there should be, then any more that
 -- the first page's meta.total_pages reveals. Read page after page, a long allowlist would cost
@@ -123,7 +151,7 @@ local function read_pages(client, concurrency, expected)
     for i = 1, first_round do
       if jobs[i].kind == kind then
         asked = asked + 1
-        if jobs[i].number == 1 and pages[i] then total = (pages[i].meta or {}).total_pages or 1 end
+        if jobs[i].number == 1 and pages[i] then total = page_count(kind, pages[i].meta) end
       end
     end
     add_jobs(kind, asked + 1, total)
@@ -292,16 +320,41 @@ local function values(entries)
   return out
 end
 
-local function print_json(plan, applied, failures)
+-- The entries of `list` that run.done has, and those it has not (values).
+local function split_done(run, list)
+  local done, not_done = {}, {}
+  for _, e in ipairs(list) do
+    local into = run.done[e] and done or not_done
+    into[#into + 1] = e.value
+  end
+  return done, not_done
+end
+
+local function print_json(run, plan, applied)
   local list = {}
-  for i, f in ipairs(failures) do
+  for i, f in ipairs(run.failures) do
     list[i] = cli.ordered{ { "action", f.action }, { "entry", f.entry or telnyx.null },
                            { "status", f.status or telnyx.null }, { "error", f.error } }
   end
+  local added, removed = split_done(run, plan.add), split_done(run, plan.remove)
   cli.out(cli.json(cli.ordered{
     { "add", values(plan.add) }, { "remove", values(plan.remove) }, { "keep", values(plan.keep) },
     { "applied", applied }, { "failures", cli.array(list) },
+    { "added", cli.array(added) }, { "removed", cli.array(removed) },
   }), "\n")
+end
+
+-- The closing line of a run that did not finish: exactly what was added and removed, counted
+-- from what each task confirmed (run.done), never from the phase it stopped in.
+local function summary_not_applied(run, plan)
+  local added, removed = split_done(run, plan.add), split_done(run, plan.remove)
+  local text = ("Not applied: added %d of %d"):format(#added, #plan.add)
+  if run.phase == "remove" then
+    text = text .. (", removed %d of %d stale entries"):format(#removed, #plan.remove)
+  else
+    text = text .. "; nothing was removed (make before break)"
+  end
+  return text .. "; run again to finish.\n"
 end
 
 local function print_plan(plan)
@@ -325,16 +378,6 @@ local function print_failures(failures)
   for _, f in ipairs(failures) do
     cli.warn("%s%s failed: %s", f.action, f.entry and (" " .. f.entry) or "", f.error)
   end
-end
-
--- The entries of `list` that run.done has, and those it has not.
-local function split_done(run, list)
-  local done, not_done = {}, {}
-  for _, e in ipairs(list) do
-    local into = run.done[e] and done or not_done
-    into[#into + 1] = e.value
-  end
-  return done, not_done
 end
 
 -- After Ctrl-C: what was done and what was not; every entry not done becomes a failure.
@@ -406,7 +449,7 @@ local function main(argv)
     error(err, 0) -- not a request failure: a bug, reported by cli.main
   end
   if args.json then
-    print_json(plan, applied, run.failures)
+    print_json(run, plan, applied)
   elseif ok and not args.apply then
     cli.out("Plan only: nothing was changed. Run with --apply to make these changes.\n")
   elseif applied and #plan.add + #plan.remove == 0 then
@@ -415,7 +458,7 @@ local function main(argv)
     cli.out(("Applied: %d added, %d removed; the allowlist matches %s.\n")
       :format(#plan.add, #plan.remove, file))
   elseif run.phase ~= "read" then
-    cli.out("Not applied: nothing was removed (make before break); run again to finish.\n")
+    cli.out(summary_not_applied(run, plan))
   end
   return #run.failures == 0 and cli.EXIT_OK or cli.EXIT_FAILED
 end

@@ -187,7 +187,7 @@ static void call_log_request(lua_State *L, int call_idx) {
   log_printf("request %s %s", call->method, call->url);
   if (call->client->conn.proxy_shown != NULL) /* never the proxy URL itself: it may hold a password */
     log_printf("through the proxy %s (from %s)", call->client->conn.proxy_shown, call->client->conn.proxy_from);
-  log_headers("request headers", lua_tostring(L, -1), lua_rawlen(L, -1));
+  log_request_headers("request headers", lua_tostring(L, -1), lua_rawlen(L, -1));
   lua_pop(L, 1);
   if (call->body != NULL) log_body("request body", call->body, call->body_len, 0);
 }
@@ -461,6 +461,11 @@ int call_request(lua_State *L) {
     if ((unsigned char)path[i] <= 32 || path[i] == '?' || path[i] == '#' || (unsigned char)path[i] == 127)
       return luaL_error(L, "client:request: path must not contain spaces, control characters, "
                            "'?' or '#' (pass query parameters in opts.query)");
+  /* libcurl would squash "/v2/a/../../x" to "/x", out of the base path, while errors show the
+     path as given; a server may do the same with %2E. Neither is ever meant: refused. */
+  if (query_find_dot_segment(path, plen) != NULL)
+    return luaL_error(L, "client:request: path '%s' has a dot segment ('.' or '..', also as "
+                         "%%2E), which would leave the base URL's path", path);
   if (!lua_isnoneornil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
     spec.opts_idx = 4;

@@ -135,6 +135,28 @@ static int client_valid_header_name(const char *s, size_t n) {
   return 1;
 }
 
+/*
+ * Headers the client owns because they frame the request or manage the connection: one set by
+ * hand would desynchronise a kept-alive connection (a Content-Length: 0 with a body leaves the
+ * body to be read as the next request) or redirect the request (Host). Refused from every
+ * source (TELNYX_CUSTOM_HEADERS, telnyx.new's headers, a call's headers): Content-Length,
+ * Transfer-Encoding, TE, Trailer, Host, Connection, Keep-Alive, Upgrade, Expect, and any
+ * Proxy-* (there is no proxy: they would only reach the API). Authorization is not here: it
+ * is dropped, as the key comes from api_key only (call.c).
+ */
+static int client_forbidden_header(const char *name) {
+  static const char *const names[] = {"content-length", "transfer-encoding", "te", "trailer",
+                                      "host", "connection", "keep-alive", "upgrade", "expect", NULL};
+  int i;
+  for (i = 0; names[i] != NULL; i++)
+    if (strcasecmp(name, names[i]) == 0) return 1;
+  return strncasecmp(name, "proxy-", 6) == 0;
+}
+
+#define CLIENT_FORBIDDEN_HEADER_TEXT \
+  "%s: header '%s' may not be set: it frames the request or manages the connection, which the " \
+  "client does itself"
+
 /* Removes from the headers table at dst any header named `name`, ignoring case. */
 static void client_unset_header(lua_State *L, int dst, const char *name) {
   lua_pushnil(L);
@@ -160,6 +182,7 @@ void client_merge_headers(lua_State *L, int src, int dst, const char *what) {
     value = lua_tolstring(L, -1, &vlen);
     if (!client_valid_header_name(name, nlen))
       luaL_error(L, "%s: invalid header name '%s'", what, name);
+    if (client_forbidden_header(name)) luaL_error(L, CLIENT_FORBIDDEN_HEADER_TEXT, what, name);
     if (client_has_crlf(value, vlen))
       luaL_error(L, "%s: the value of header '%s' contains CR, LF or NUL", what, name);
     if (vlen > CLIENT_MAX_HEADER)
@@ -189,6 +212,8 @@ static void client_env_headers(lua_State *L, int dst) {
         luaL_error(L, "TELNYX_CUSTOM_HEADERS: invalid header name '%s'",
                    lua_pushlstring(L, line, (size_t)(colon - line)));
       lua_pushlstring(L, line, (size_t)(colon - line));
+      if (client_forbidden_header(lua_tostring(L, -1)))
+        luaL_error(L, CLIENT_FORBIDDEN_HEADER_TEXT, "TELNYX_CUSTOM_HEADERS", lua_tostring(L, -1));
       lua_pushlstring(L, v, vn);
       lua_rawset(L, dst);
     } else if (n > 0) {

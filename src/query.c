@@ -30,13 +30,42 @@ void query_add_escaped(lua_State *L, struct buf *b, const char *s, size_t n) {
   buf_add(L, b, s + run, n - run);
 }
 
-void query_add_path_segment(lua_State *L, struct buf *b, const char *s, size_t n) {
-  /* "." and ".." are dot segments that servers resolve: spell the dots out. */
-  if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) {
-    buf_add(L, b, "%2E%2E", 3 * n);
-    return;
+/* Whether s[0..n) spells a dot segment, "." or "..", with any of its dots written %2E or %2e:
+   servers decode unreserved escapes before resolving dot segments (RFC 3986, 6.2.2.2). */
+static int query_is_dot_segment(const char *s, size_t n) {
+  size_t dots = 0, i = 0;
+  while (i < n) {
+    if (s[i] == '.') {
+      i++;
+    } else if (n - i >= 3 && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] == 'e' || s[i + 2] == 'E')) {
+      i += 3;
+    } else {
+      return 0;
+    }
+    dots++;
   }
+  return dots == 1 || dots == 2;
+}
+
+void query_add_path_segment(lua_State *L, struct buf *b, const char *s, size_t n) {
+  /* "." and ".." cannot be sent: as they are a server resolves them, and encoded (%2E) a
+     server may decode them first. No resource has such an id, so it is refused. (An id is
+     raw text: "%2e" in it is sent as %252e, which no server reads as a dot.) */
+  if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+    luaL_error(L, "an id cannot be '%s': '.' and '..' are dot segments, which would leave the "
+               "resource's path", n == 1 ? "." : "..");
   query_add_escaped(L, b, s, n);
+}
+
+const char *query_find_dot_segment(const char *path, size_t n) {
+  size_t start = 0, i;
+  for (i = 0; i <= n; i++) {
+    if (i == n || path[i] == '/') {
+      if (query_is_dot_segment(path + start, i - start)) return path + start;
+      start = i + 1;
+    }
+  }
+  return NULL;
 }
 
 /* Pushes the text form of a scalar query value at idx; `what` names it in errors. */

@@ -18,7 +18,11 @@ void query_add_escaped(lua_State *L, struct buf *b, const char *s, size_t n);
  */
 void query_add_table(lua_State *L, struct buf *b, int idx);
 
-/* Appends one path segment for an id: percent-encoded, so it can never reach another path. */
+/* Appends one path segment for an id: percent-encoded, so it can never reach another path.
+   Raises for "." and "..": dot segments a server resolves, even when sent as %2E. */
 void query_add_path_segment(lua_State *L, struct buf *b, const char *s, size_t n);
+
+/* The first dot segment ("." or "..", dots also as %2E/%2e) of the path, or NULL if none. */
+const char *query_find_dot_segment(const char *path, size_t n);
 
 #endif

@@ -8,12 +8,14 @@
  * terminal (`-i` with piped input) the loop behaves as stock lua5.4: plain readline(), results
  * shown with `print`, no banner, colour or history file.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/stat.h>
@@ -30,6 +32,7 @@
 #define REPL_PROMPT2 ">> "
 #define REPL_HISTORY_FILE ".telnyx_lua_history"
 #define REPL_HISTORY_MAX 1000
+#define REPL_TOKEN_MIN 20 /* characters of a string literal that looks like a key */
 #define REPL_EOF_MARK "<eof>"
 #define REPL_DEFAULT_WIDTH 80
 
@@ -413,69 +416,221 @@ static char *repl_history_path(void) {
   return path;
 }
 
-/* True when `s` holds `needle` followed (after blanks) by '='. */
-static int repl_has_assignment_of(const char *s, const char *needle) {
-  size_t n = strlen(needle);
-  while ((s = strstr(s, needle)) != NULL) {
-    s += n;
-    while (*s == ' ' || *s == '\t') s++;
-    if (*s == '=' && s[1] != '=') return 1;
+/* Whether s holds word, ignoring ASCII case. */
+static int repl_contains_nocase(const char *s, const char *word) {
+  size_t n = strlen(word);
+  for (; *s != '\0'; s++)
+    if (strncasecmp(s, word, n) == 0) return 1;
+  return 0;
+}
+
+/* A UUID (8-4-4-4-12 hex digits): what the API's ids look like, not a key. */
+static int repl_is_uuid(const char *s, size_t n) {
+  size_t i;
+  if (n != 36) return 0;
+  for (i = 0; i < n; i++) {
+    int dash = (i == 8 || i == 13 || i == 18 || i == 23);
+    if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i])) return 0;
+  }
+  return 1;
+}
+
+/* Whether a string literal's text s[0..n) holds a run of REPL_TOKEN_MIN or more token
+   characters with both letters and digits that is not a UUID: how keys and tokens look. */
+static int repl_has_token(const char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    size_t start = i;
+    int alpha = 0, digit = 0;
+    while (i < n && (isalnum((unsigned char)s[i]) || (s[i] != '\0' && strchr("_-+/=.", s[i]) != NULL))) {
+      alpha |= isalpha((unsigned char)s[i]) != 0;
+      digit |= isdigit((unsigned char)s[i]) != 0;
+      i++;
+    }
+    if (i - start >= REPL_TOKEN_MIN && alpha && digit && !repl_is_uuid(s + start, i - start)) return 1;
+    if (i == start) i++;
+  }
+  return 0;
+}
+
+/* Whether any string literal of the chunk ('...', "...", [[...]], [==[...]==]) looks like a
+   key (repl_has_token). Escapes are skipped, not decoded: the check is on what was typed. */
+static int repl_has_token_literal(const char *s) {
+  while (*s != '\0') {
+    const char *open = s, *close;
+    if (*s == '"' || *s == '\'') {
+      char q = *s++;
+      while (*s != '\0' && *s != q && *s != '\n') s += (*s == '\\' && s[1] != '\0') ? 2 : 1;
+      if (repl_has_token(open + 1, (size_t)(s - open - 1))) return 1;
+      if (*s != '\0') s++;
+    } else if (*s == '[' && (s[1] == '[' || s[1] == '=')) {
+      size_t level = 0;
+      char closing[64];
+      for (s++; *s == '=' && level < sizeof closing - 3; s++) level++;
+      if (*s != '[') continue;
+      closing[0] = ']';
+      memset(closing + 1, '=', level);
+      closing[level + 1] = ']';
+      closing[level + 2] = '\0';
+      close = strstr(++s, closing);
+      if (close == NULL) close = s + strlen(s);
+      if (repl_has_token(s, (size_t)(close - s))) return 1;
+      s = *close != '\0' ? close + level + 2 : close;
+    } else {
+      s++;
+    }
   }
   return 0;
 }
 
 /*
- * A line that holds the API key never goes to the history: the value of TELNYX_API_KEY, or
- * an `api_key = ...` (the literal given to telnyx.new) anywhere in it.
+ * Whether a statement may hold the API key; such a statement never goes to the history. Text
+ * cannot tell every way of building a key (string.char, a key read from a file), so the rule
+ * errs towards leaving statements out, and covers the ways of typing one:
+ * - the value of TELNYX_API_KEY anywhere in it;
+ * - the words "api" and "key" anywhere, ignoring case: api_key = ..., ["api_key"] = ...,
+ *   o["API_KEY"], rawset(o, "api".."_key", ...), ("api_"):lower().."key", TELNYX_API_KEY=...,
+ *   and across lines (the statement is checked whole, after multi-line input joined it);
+ * - a string literal that looks like a key or token (repl_has_token: 20 or more of
+ *   [A-Za-z0-9_-+/=.] with letters and digits, UUIDs excepted, as ids are UUIDs).
  */
-static int repl_line_is_secret(const char *line) {
+static int repl_statement_is_secret(const char *chunk) {
   const char *key = getenv("TELNYX_API_KEY");
-  if (key != NULL && *key != '\0' && strstr(line, key) != NULL) return 1;
-  return repl_has_assignment_of(line, "api_key") || strstr(line, "TELNYX_API_KEY=") != NULL;
+  if (key != NULL && *key != '\0' && strstr(chunk, key) != NULL) return 1;
+  if (repl_contains_nocase(chunk, "api") && repl_contains_nocase(chunk, "key")) return 1;
+  return repl_has_token_literal(chunk);
 }
 
 /*
- * Appends the newest history entry to the file, creating it private: the umask is narrowed
- * only around the write, and an older file is made 0600 too (it may hold account details).
+ * The history file is the user's own regular file, or nothing: it is opened without following
+ * a symlink (O_NOFOLLOW; one planted there would have us chmod, append to and truncate its
+ * target, or create a dangling one's target) and refused when it is not a regular file owned
+ * by the user. Readline's own history file functions open by path, so the file is read,
+ * appended and trimmed here, on the checked descriptor, in readline's format (a line an entry).
  */
-static void repl_history_append(const char *path) {
-  mode_t old_umask;
-  int fd;
-  if (path == NULL) return;
-  old_umask = umask(077);
-  fd = open(path, O_WRONLY | O_CREAT | O_APPEND, S_IRUSR | S_IWUSR);
-  if (fd >= 0) {
-    close(fd);
-    chmod(path, S_IRUSR | S_IWUSR);
-    repl_readline->append_history(1, path); /* readline's append needs the file to exist */
+static int repl_history_open(const char *path, int flags, const char **why) {
+  struct stat st;
+  int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, S_IRUSR | S_IWUSR);
+  if (fd < 0) {
+    *why = errno == ELOOP ? "it is a symbolic link" : errno == ENOENT ? NULL : strerror(errno);
+    return -1;
   }
-  umask(old_umask);
+  if (fstat(fd, &st) != 0) {
+    *why = strerror(errno);
+    close(fd);
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_uid != getuid()) {
+    *why = !S_ISREG(st.st_mode) ? "it is not a regular file" : "it is not owned by you";
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
-static void repl_history_trim(const char *path) {
-  mode_t old_umask;
-  if (path == NULL) return;
-  old_umask = umask(077);
-  if (repl_readline->history_truncate_file(path, REPL_HISTORY_MAX) == 0)
-    chmod(path, S_IRUSR | S_IWUSR);
-  umask(old_umask);
+/* Says once why there is no history, and turns it off for the session. */
+static void repl_history_refuse(struct repl *r, const char *why) {
+  fprintf(stderr, "telnyx-lua: not following %s for the history (%s); history is off\n", r->history, why);
+  fflush(stderr);
+  free(r->history);
+  r->history = NULL;
+}
+
+/* Reads the whole file at fd into a malloc'ed buffer (NUL-terminated); NULL on failure. */
+static char *repl_read_all(int fd, size_t *len) {
+  size_t cap = 4096, n = 0;
+  char *data = malloc(cap);
+  ssize_t got;
+  while (data != NULL && (got = read(fd, data + n, cap - n - 1)) > 0) {
+    n += (size_t)got;
+    if (cap - n - 1 == 0) {
+      char *more = realloc(data, cap * 2);
+      if (more == NULL) free(data);
+      data = more;
+      cap *= 2;
+    }
+  }
+  if (data != NULL) data[n] = '\0';
+  *len = n;
+  return data;
+}
+
+static void repl_history_load(struct repl *r) {
+  const char *why = NULL;
+  size_t len;
+  char *data, *line, *next;
+  int fd = repl_history_open(r->history, O_RDONLY, &why);
+  if (fd < 0) {
+    if (why != NULL) repl_history_refuse(r, why);
+    return;
+  }
+  data = repl_read_all(fd, &len);
+  close(fd);
+  for (line = data; line != NULL && line < data + len; line = next + 1) {
+    next = strchr(line, '\n');
+    if (next == NULL) next = data + len;
+    *next = '\0';
+    if (*line != '\0') repl_readline->add_history(line);
+  }
+  free(data);
+}
+
+/* Appends one entry to the file, created private (0600, also an older file: it may hold
+   account details). */
+static void repl_history_append(struct repl *r, const char *entry) {
+  const char *why = NULL;
+  int fd;
+  if (r->history == NULL) return;
+  fd = repl_history_open(r->history, O_WRONLY | O_CREAT | O_APPEND, &why);
+  if (fd < 0) {
+    repl_history_refuse(r, why ? why : strerror(errno));
+    return;
+  }
+  if (fchmod(fd, S_IRUSR | S_IWUSR) == 0 && write(fd, entry, strlen(entry)) >= 0) {
+    if (write(fd, "\n", 1) < 0) { /* a full disk: the history is best effort */
+    }
+  }
+  close(fd);
+}
+
+/* Keeps the newest REPL_HISTORY_MAX lines of the file. */
+static void repl_history_trim(struct repl *r) {
+  const char *why = NULL;
+  size_t len, lines = 0, i;
+  char *data;
+  int fd;
+  if (r->history == NULL) return;
+  fd = repl_history_open(r->history, O_RDWR, &why);
+  if (fd < 0) return;
+  data = repl_read_all(fd, &len);
+  for (i = 0; data != NULL && i < len; i++) lines += data[i] == '\n';
+  if (data != NULL && lines > REPL_HISTORY_MAX) {
+    size_t drop = lines - REPL_HISTORY_MAX, from = 0;
+    for (i = 0; i < len && drop > 0; i++)
+      if (data[i] == '\n' && --drop == 0) from = i + 1;
+    if (pwrite(fd, data + from, len - from, 0) == (ssize_t)(len - from) && ftruncate(fd, (off_t)(len - from)) == 0)
+      (void)fchmod(fd, S_IRUSR | S_IWUSR);
+  }
+  free(data);
+  close(fd);
 }
 
 /* Adds the statement at `idx` to the history as typed ("=expr", not "return expr"). */
 static void repl_remember(struct repl *r, int idx) {
   const char *line = lua_tostring(r->L, idx);
-  if (line == NULL || line[0] == '\0' || repl_line_is_secret(line)) return;
+  if (line == NULL || line[0] == '\0' || repl_statement_is_secret(line)) return;
   if (r->eq_form && strncmp(line, "return ", 7) == 0) {
     char *typed = malloc(strlen(line + 6) + 1);
     if (typed == NULL) return;
     typed[0] = '=';
     strcpy(typed + 1, line + 7);
     repl_readline->add_history(typed);
+    if (r->interactive) repl_history_append(r, typed);
     free(typed);
   } else {
     repl_readline->add_history(line);
+    if (r->interactive) repl_history_append(r, line);
   }
-  if (r->interactive) repl_history_append(r->history);
 }
 
 /* ---- loading a statement ---- */
@@ -589,7 +744,7 @@ static void repl_init_readline(struct repl *r) {
   *repl_readline->rl_basic_word_break_characters = breaks;
   *repl_readline->rl_completer_word_break_characters = breaks;
   r->history = repl_history_path();
-  if (r->history != NULL) repl_readline->read_history(r->history);
+  if (r->history != NULL) repl_history_load(r);
 }
 
 /* Colour only on a terminal that has it: NO_COLOR (no-color.org) or TERM unset or "dumb"
@@ -634,7 +789,7 @@ int repl_run(lua_State *L, int (*docall)(lua_State *, int, int)) {
   fputc('\n', stdout);
   fflush(stdout);
   if (r.interactive) {
-    repl_history_trim(r.history);
+    repl_history_trim(&r);
     repl_release_signals();
   }
   lua_pushnil(L);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "resource.h"
 #include "sched.h"
+#include "sigint.h"
 #include "telnyx.h"
 
 /* telnyx.help(...): a stub, so the help module (and the API table) load only when asked. */
@@ -53,5 +54,7 @@ int luaopen_telnyx(lua_State *L) {
   lua_setfield(L, -2, "file");
   resource_push_bind_op(L);
   lua_setfield(L, -2, "_bind_op");
+  sigint_push_watch(L); /* internal, for telnyx.cli.main: Ctrl-C in a script's coroutine */
+  lua_setfield(L, -2, "_watch_interrupts");
   return 1;
 }

@@ -28,10 +28,22 @@ end
 
 function M.is_usage_error(v) return getmetatable(v) == UsageError end
 
+local function hex_bytes(s) return (s:gsub(".", function(c) return ("\\x%02x"):format(c:byte()) end)) end
+
 -- Control characters as \xNN, so that text from a file or a server (a stray escape
--- sequence, a carriage return) cannot rewrite the terminal or split the line.
+-- sequence, a carriage return) cannot rewrite the terminal or split the line: C0, DEL, C1
+-- (U+0080..U+009F, which some terminals read as CSI, OSC...), and, in text that is not valid
+-- UTF-8, every byte above 0x7F (a lone 0x9B is CSI to a Latin-1 terminal). The same rule as
+-- the module's log (src/log.c).
 function M.printable(text)
-  return (text:gsub("[%c\127]", function(c) return ("\\x%02x"):format(c:byte()) end))
+  text = text:gsub("[%c\127]", hex_bytes)
+  if utf8.len(text) == nil then return (text:gsub("[\128-\255]", hex_bytes)) end
+  return (text:gsub("\194[\128-\159]", hex_bytes))
+end
+
+-- Whether stdout is a terminal (asked of the shell: Lua has no isatty).
+function M.stdout_is_terminal()
+  return os.execute("test -t 1") == true
 end
 
 -- Writes a line on stderr, prefixed with the program name.
@@ -185,11 +197,15 @@ end
 -- integer; nil means 0). Errors that escape are reported on stderr: usage errors exit 2,
 -- everything else 1 (with a traceback for Lua errors when TELNYX_LOG=debug).
 --
--- The body runs in a coroutine of its own: on Ctrl-C the host sets a hook on the main
--- thread that raises "interrupted!" at its next instruction, which would pre-empt a
--- script's own handling of telnyx.map's InterruptedError (what was done, what was not). A
--- coroutine does not inherit a hook set after it was created, so the script can report and
--- exit from inside it before the main thread runs again.
+-- The body runs in a coroutine of its own: on Ctrl-C the interpreter (lua.c, or the host)
+-- sets a hook on the main thread that raises "interrupted!" at its next instruction, which
+-- would pre-empt a script's own handling of telnyx.map's InterruptedError (what was done,
+-- what was not). A coroutine does not inherit a hook set after it was created, so the script
+-- can report and exit from inside it before the main thread runs again. For the same reason
+-- that hook never stops Lua code running in the coroutine (a loop, a big file being parsed):
+-- telnyx._watch_interrupts gives the coroutine a hook of its own that raises "interrupted!"
+-- at the first Ctrl-C, and makes SIGINT raise the module's interrupt flag in stock lua5.4 too
+-- (src/sigint.c).
 function M.main(name, main, argv)
   program = name
   argv = argv or arg
@@ -199,6 +215,7 @@ function M.main(name, main, argv)
     io.stdout:flush()
     os.exit(math.type(status) == "integer" and status or M.EXIT_OK)
   end)
+  telnyx._watch_interrupts(co)
   local ok, err = coroutine.resume(co)
   -- Only reached when the body yielded, which no script does, or failed outside xpcall.
   if not ok then io.stderr:write(name, ": ", tostring(err), "\n") end

@@ -40,7 +40,7 @@ describe("scripts/rotate-ip-allowlist.lua", function()
     local keys = {}
     for k in pairs(out) do keys[#keys + 1] = k end
     table.sort(keys)
-    assert.are.same({ "add", "applied", "failures", "keep", "remove" }, keys)
+    assert.are.same({ "add", "added", "applied", "failures", "keep", "remove", "removed" }, keys)
     return out
   end
 
