@@ -22,7 +22,6 @@
 
 #include "http.h"
 #include "interrupt.h"
-#include "sigint.h"
 
 #define HTTP_POOL_MAX 64       /* idle easy handles kept for reuse */
 #define HTTP_MAX_CONNECTIONS 128 /* connections the cache keeps alive */
@@ -56,8 +55,8 @@ double http_now_ms(void) {
 
 void http_sleep(double ms) {
   double until = http_now_ms() + ms;
-  struct sigint_saved sig;
-  sigint_catch(&sig); /* Ctrl-C in stock lua5.4 too (sigint.h) */
+  struct interrupt_saved sig;
+  interrupt_catch(&sig); /* Ctrl-C in stock lua5.4 too (interrupt.h) */
   while (!interrupt_pending()) {
     double left = until - http_now_ms();
     struct timespec ts;
@@ -67,7 +66,7 @@ void http_sleep(double ms) {
     ts.tv_nsec = (long)((left - (double)ts.tv_sec * 1000.0) * 1e6);
     nanosleep(&ts, NULL);
   }
-  sigint_release(&sig);
+  interrupt_release(&sig);
 }
 
 /* ---- buffers and callbacks (no Lua in here) ---- */
@@ -369,14 +368,14 @@ static void http_run_timer(struct http_loop *loop) {
 /* Waits up to timeout_ms for a watched socket or libcurl's timer, and tells libcurl. */
 static void http_wait_events(struct http_loop *loop, int timeout_ms) {
   int i, n, nready = 0, still;
-  struct sigint_saved sig;
+  struct interrupt_saved sig;
   if (loop->timer_due_ms >= 0) {
     double left = loop->timer_due_ms - http_now_ms();
     if (left < timeout_ms) timeout_ms = left <= 0 ? 0 : (int)left + 1;
   }
-  sigint_catch(&sig); /* Ctrl-C in stock lua5.4 too (sigint.h) */
+  interrupt_catch(&sig); /* Ctrl-C in stock lua5.4 too (interrupt.h) */
   n = poll(loop->fds, (nfds_t)loop->nfds, timeout_ms);
-  sigint_release(&sig);
+  interrupt_release(&sig);
   for (i = 0; n > 0 && i < loop->nfds; i++) {
     if (loop->fds[i].revents != 0) {
       loop->ready[nready++] = loop->fds[i];
@@ -427,10 +426,10 @@ struct http_transfer *http_next_done(struct http_loop *loop) {
 }
 
 void http_wait(struct http_transfer *t) {
-  struct sigint_saved sig;
-  sigint_catch(&sig); /* for the whole wait, not only its polls: no gap for lua.c's handler */
+  struct interrupt_saved sig;
+  interrupt_catch(&sig); /* for the whole wait, not only its polls: no gap for lua.c's handler */
   while (t->state == HTTP_RUNNING) http_step(t->loop, HTTP_POLL_MS);
-  sigint_release(&sig);
+  interrupt_release(&sig);
   http_unqueue(t);
 }
 

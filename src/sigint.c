@@ -1,4 +1,4 @@
-/* SIGINT for the module: see sigint.h for who installs what, and for how long. */
+/* Ctrl-C in a script's coroutines: see sigint.h. */
 #include <lauxlib.h>
 
 #include "interrupt.h"
@@ -6,30 +6,6 @@
 #include "sigint.h"
 
 #define SIGINT_HOOK_COUNT 1000 /* instructions between looks at the flag */
-
-/* Only raises the flag (async-signal-safe): whoever waits or runs Lua looks at it. */
-static void sigint_on_signal(int sig) {
-  (void)sig;
-  interrupt_raise();
-}
-
-static int sigint_install(struct sigaction *old, int flags) {
-  struct sigaction sa;
-  if (sigaction(SIGINT, NULL, old) != 0 || old->sa_handler == SIG_IGN) return 0;
-  sa.sa_handler = sigint_on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = flags;
-  return sigaction(SIGINT, &sa, NULL) == 0;
-}
-
-void sigint_catch(struct sigint_saved *saved) {
-  saved->installed = sigint_install(&saved->old, 0);
-}
-
-void sigint_release(struct sigint_saved *saved) {
-  if (saved->installed) sigaction(SIGINT, &saved->old, NULL);
-  saved->installed = 0;
-}
 
 static void sigint_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
@@ -40,11 +16,10 @@ static void sigint_hook(lua_State *L, lua_Debug *ar) {
 
 /* watch(co) */
 static int sigint_l_watch(lua_State *L) {
-  struct sigaction old;
   lua_State *co = lua_tothread(L, 1);
   luaL_argexpected(L, co != NULL, 1, "coroutine");
   lua_sethook(co, sigint_hook, LUA_MASKCOUNT, SIGINT_HOOK_COUNT);
-  (void)sigint_install(&old, SA_RESETHAND); /* for good: nothing to restore before os.exit */
+  interrupt_catch_once();
   return 0;
 }
 

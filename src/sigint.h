@@ -1,37 +1,17 @@
 #ifndef TELNYX_SIGINT_H
 #define TELNYX_SIGINT_H
 
-#include <signal.h>
-
 #include <lua.h>
 
 /*
- * Ctrl-C wherever the module waits or a script computes, also in stock lua5.4, whose own
- * SIGINT handler (lua.c's laction) only sets a hook on the main thread: a hook cannot fire
- * inside a blocking libcurl transfer, nor in a coroutine created before it was set.
+ * Ctrl-C in a script computing: lua.c's SIGINT handler (and the host's) sets a hook on the
+ * main thread only, which a coroutine created before it does not have; telnyx.cli.main runs
+ * a script in one. (Ctrl-C while the module waits is interrupt.h's interrupt_catch.)
  *
- * - sigint_catch/sigint_release bracket a blocking wait: in between, SIGINT raises the
- *   interrupt flag (interrupt.h), so the transfer's progress callback aborts it and the caller
- *   raises "interrupted!"; release puts back whatever handler was there (lua.c's, the
- *   host's), so outside the wait the interpreter behaves as it always did. A SIGINT that is
- *   ignored (a background job of a non-interactive shell) stays ignored.
- * - sigint_push_watch pushes telnyx._watch_interrupts(co), used by telnyx.cli.main for the
- *   coroutine it runs a script in.
- */
-struct sigint_saved {
-  struct sigaction old;
-  int installed;
-};
-
-void sigint_catch(struct sigint_saved *saved);
-void sigint_release(struct sigint_saved *saved);
-
-/*
- * Pushes watch(co): sets a count hook on coroutine co (inherited by the coroutines it creates,
- * such as telnyx.map's tasks) that raises "interrupted!" once the flag is up, outside a
- * telnyx.map task (inside one the scheduler reports it for every task, see interrupt.h); and
- * makes SIGINT raise the flag for the rest of the process, once (SA_RESETHAND: a second
- * Ctrl-C kills, as with lua.c). For scripts, which end with os.exit.
+ * Pushes watch(co), telnyx._watch_interrupts: sets a count hook on coroutine co (inherited by
+ * the coroutines it creates, such as telnyx.map's tasks) that raises "interrupted!" once the
+ * flag is up, outside a telnyx.map task (inside one the scheduler reports it for every task,
+ * see interrupt.h); and makes SIGINT raise the flag for the rest of the process, once.
  */
 void sigint_push_watch(lua_State *L);
 
