@@ -73,6 +73,7 @@ static int json_valid_utf8(const char *s, size_t n) {
 #define JSON_HINT_DEPTH 16 /* nesting levels that keep a size hint and cached keys */
 #define JSON_KEY_SLOTS 16  /* cached keys per nesting level: the first fields of an object */
 #define JSON_VALUE_SLOTS 64 /* cached string values, by (depth, field number), wrapping */
+#define JSON_EXACT_INTEGER 9007199254740992.0 /* 2^53: floats below it hold integers exactly */
 #define JSON_VALUE_MAX 40   /* longest cached value: Lua interns strings up to this length */
 #define JSON_VALUE_TRIES 4  /* misses in a row after which a slot stops being tried */
 
@@ -318,8 +319,11 @@ static void json_read_number(struct json_dec *d) {
     /* JSON has no infinity: the encoder could not write this value back. */
     if (isinf(x)) json_fail(d, s, "number out of range");
     /* An integer literal Lua read as a float is outside 64 bits: it stays a float, or
-       -9223372036854775809 would round to -2^63 and become that (other) integer. */
-    if (is_float && x == floor(x) && lua_numbertointeger(x, &i)) {
+       -9223372036854775809 would round to -2^63 and become that (other) integer. A float
+       literal becomes an integer only below 2^53, where the float is exactly that integer: a
+       larger one (-2^63 above, written back as -9.2233720368547758e+18) stays the float it
+       was, so a decode-encode-decode round trip keeps every number's type. */
+    if (is_float && x == floor(x) && fabs(x) < JSON_EXACT_INTEGER && lua_numbertointeger(x, &i)) {
       lua_pop(L, 1);
       lua_pushinteger(L, i);
     }
@@ -603,6 +607,12 @@ static void json_put_number(lua_State *L, struct buf *o, int idx) {
     if (isnan(x) || isinf(x)) luaL_error(L, "cannot encode %s as JSON", isnan(x) ? "NaN" : "inf");
     n = snprintf(num, sizeof num, "%.14g", (double)x);
     if (strtod(num, NULL) != x) n = snprintf(num, sizeof num, "%.17g", (double)x);
+    /* A float from 2^53 up written without a point or an exponent would come back an integer
+       (the decoder's rule, json_read_number): ".0" keeps it a float. */
+    if (fabs(x) >= JSON_EXACT_INTEGER && strpbrk(num, ".e") == NULL && n + 2 < (int)sizeof num) {
+      memcpy(num + n, ".0", 3);
+      n += 2;
+    }
   }
   buf_add(L, o, num, (size_t)n);
 }
