@@ -52,11 +52,7 @@ describe("the whole API through the client against the mock", function()
   end)
   teardown(function()
     if m then m:stop() end
-    -- the API modules the calls loaded: later specs measure their own memory
-    for name in pairs(package.loaded) do
-      if name:match("^telnyx%.api%.") or name:match("^telnyx%.doc%.") then package.loaded[name] = nil end
-    end
-    collectgarbage()
+    api.unload()
   end)
 
   local function resource_of(name)
