@@ -419,12 +419,15 @@ static int resource_match_query(const char *key, size_t klen, const char *name) 
    idempotency_key), as the official Python SDK's keyword argument. */
 static int resource_match_header(const char *key, size_t klen, const char *name) {
   size_t i;
+  int snake = 1;
   if (strlen(name) != klen) return 0;
-  for (i = 0; i < klen; i++) {
+  /* The spec's spelling ("Idempotency-Key") is taken too, as the checker takes it. */
+  if (memcmp(key, name, klen) == 0) return 1;
+  for (i = 0; i < klen && snake; i++) {
     char c = name[i] == '-' ? '_' : (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
-    if (key[i] != c) return 0;
+    snake = key[i] == c;
   }
-  return 1;
+  return snake;
 }
 
 /* Pushes the declared header name (as the spec spells it) whose params key is at key_idx. */

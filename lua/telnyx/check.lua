@@ -90,6 +90,13 @@ function M.index_error(where, key, names)
     if type(n) == "string" and not n:find(".", 1, true) then list[#list + 1] = n end
   end
   table.sort(list)
+  -- an operation of the spec that is deliberately not bound: say why (WebSocket only)
+  local ok, index = pcall(require, "telnyx.resources")
+  for _, u in ipairs(ok and type(index) == "table" and index.unbound or {}) do
+    if u.resource == where and u.method == key then
+      error(("%s: '%s' is not bound: %s"):format(where, key, u.reason), 0)
+    end
+  end
   if where == nil then
     error(("client: unknown resource or method '%s'%s"):format(key, did_you_mean(key, list)), 0)
   end

@@ -395,6 +395,13 @@ local function help_resource(name, width)
       out[#out + 1] = "  client." .. kid .. "  (" .. table.concat(M.methods_of(kid), ", ") .. ")"
     end
   end
+  -- operations of the spec under this name that are not bound, and why (WebSocket only)
+  for _, u in ipairs(M.unbound()) do
+    if u.resource == name then
+      out[#out + 1] = "Not bound: " .. tostring(u.method) .. " (" .. u.http_method .. " " .. u.path .. "):"
+      out[#out + 1] = "  " .. u.reason
+    end
+  end
   out[#out + 1] = "help(client." .. name .. "." .. (methods[1] or "list") ..
     ") shows one method's parameters and an example."
   return out

@@ -114,7 +114,8 @@ local function next_cursor(state, page, path)
     if type(v) ~= "table" then return nil end
     v = v[key]
   end
-  if v == nil or v == "" then return nil end
+  -- a JSON null cursor (telnyx.null) ends the walk as an absent one does
+  if v == nil or v == "" or v == require("telnyx").null then return nil end
   local field = table.concat(path, ".")
   if type(v) ~= "string" and type(v) ~= "number" then
     bad_page("list response has a " .. field .. " that is not a cursor", url_of(state))

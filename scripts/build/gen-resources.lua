@@ -482,6 +482,9 @@ local function body_of(ctx, op, optr)
   local sptr = child(rbptr, "content", ctype, "schema")
   local s
   s, sptr = resolve(ctx, media.schema, sptr)
+  -- "*/*" with an object of fields: the official SDKs send the fields as JSON (raw bytes would
+  -- leave no way to send them)
+  if ctype == "*/*" and (has_type(s, "object") or properties(s)) then body.content_type = "application/json" end
   body.type = type_name(ctx, s, sptr)
   body.fields, body.required = object_fields(ctx, s, sptr, {})
   return body

@@ -54,4 +54,13 @@ function M.account_access_resources()
   return list
 end
 
+-- Drops the API modules calls and help loaded (telnyx.api.*, telnyx.doc.*): specs that walk the
+-- whole API leave nothing behind for later specs measuring their own memory.
+function M.unload()
+  for name in pairs(package.loaded) do
+    if name:match("^telnyx%.api%.") or name:match("^telnyx%.doc%.") then package.loaded[name] = nil end
+  end
+  collectgarbage()
+end
+
 return M

@@ -308,7 +308,7 @@ return {
       summary = "Create a new legacy usage V2 MDR report request",
       query = {},
       body = {
-        content_type = "application/octet-stream",
+        content_type = "application/json",
         optional = false,
         type = "object",
         required = { "aggregation_type" },
@@ -384,7 +384,7 @@ return {
       summary = "Submit telco data usage report",
       query = {},
       body = {
-        content_type = "application/octet-stream",
+        content_type = "application/json",
         optional = false,
         type = "object",
         required = {},
@@ -455,7 +455,7 @@ return {
       summary = "Create a new legacy usage V2 CDR report request",
       query = {},
       body = {
-        content_type = "application/octet-stream",
+        content_type = "application/json",
         optional = false,
         type = "object",
         required = { "end_time", "start_time" },

@@ -89,7 +89,7 @@ return {
       summary = "Create MDR Usage Report",
       query = {},
       body = {
-        content_type = "application/octet-stream",
+        content_type = "application/json",
         optional = false,
         type = "object",
         required = { "aggregation_type", "end_date", "start_date" },
