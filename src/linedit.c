@@ -42,6 +42,8 @@ static const struct {
     LINEDIT_SYMBOL(rl_line_buffer),
     LINEDIT_SYMBOL(rl_outstream),
     LINEDIT_SYMBOL(rl_readline_name),
+    LINEDIT_SYMBOL(rl_catch_signals),
+    LINEDIT_SYMBOL(rl_catch_sigwinch),
 };
 
 /* The library is process-wide, and so is the table into it: filled once, never changed after. */

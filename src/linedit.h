@@ -46,6 +46,8 @@ struct linedit {
   __typeof__(rl_line_buffer) *rl_line_buffer;
   __typeof__(rl_outstream) *rl_outstream;
   __typeof__(rl_readline_name) *rl_readline_name;
+  __typeof__(rl_catch_signals) *rl_catch_signals;
+  __typeof__(rl_catch_sigwinch) *rl_catch_sigwinch;
 };
 
 /*

@@ -736,6 +736,10 @@ static void repl_init_readline(struct repl *r) {
   /* '.' and ':' belong to the word, so "client.billing_groups:cr" is completed as a whole. */
   static const char breaks[] = " \t\n\"\\'`@$><=;|&{(,+-*/%^#~[]}";
   *repl_readline->rl_readline_name = "telnyx-lua";
+  /* SIGINT and SIGWINCH are the REPL's own (repl_wait_line): readline is not to install and
+     remove handlers of its own around each character it reads. */
+  *repl_readline->rl_catch_signals = 0;
+  *repl_readline->rl_catch_sigwinch = 0;
   repl_readline->using_history();
   repl_readline->stifle_history(REPL_HISTORY_MAX);
   if (!r->interactive) return;
