@@ -3,9 +3,10 @@
  * integers (Lua integers whenever the value is integral and fits), arrays marked with the array
  * metatable so that `[]` survives a round trip, and `null` as telnyx.null in an array (no
  * holes) but as an absent field in an object, so `if rec.description then` means what it says.
- * An object's null fields are noted in a weak-keyed side table (object -> its null key, or a
- * set of them when more than one), which the encoder and the printer read: a record sent back
- * keeps its nulls, and objects without nulls stay plain tables at no extra cost. The encoder
+ * An object with null fields gets a metatable holding the set of them, which the encoder and
+ * the printer read: a record sent back keeps its nulls. Objects without nulls stay plain tables
+ * at no extra cost, and the records of a list, which share their null fields, share one
+ * metatable (each nesting level reuses the last one when the set is the same). The encoder
  * writes integers exactly and marked or sequence tables as arrays.
  */
 #include <math.h>
@@ -83,9 +84,13 @@ static int json_valid_utf8(const char *s, size_t n) {
 /* registry: the key cache, a userdata of json_seen slots whose user value is the table of the
    key strings themselves (which keeps them alive) */
 static const char json_keys_key = 'k';
-/* registry: telnyx.null, a userdata of its own, and the side table of objects' null fields */
+/* registry: telnyx.null, a userdata of its own; and the last null-fields metatable made at
+   each nesting level (a table by depth) */
 static const char json_null_key = 'n';
+static const char json_shapes_key = 's';
+/* keys, in a null-fields metatable, of the set of the null keys and of their count */
 static const char json_nulls_key = 'N';
+static const char json_count_key = 'c';
 
 /* The bytes of a string that Lua holds in a cache slot, so that text is matched against it
    without a call into Lua. */
@@ -100,7 +105,7 @@ struct json_dec {
   int depth;
   int array_mt;           /* stack index of the array metatable */
   int null;               /* stack index of telnyx.null */
-  int nulls;              /* stack index of the side table of objects' null fields */
+  int shapes;             /* stack index of the last null-fields metatable by depth */
   int keys;               /* stack index of the key strings */
   struct json_seen *key;  /* and their bytes, JSON_HINT_DEPTH * JSON_KEY_SLOTS slots */
   int values;             /* stack index of the first value slot */
@@ -462,36 +467,60 @@ static void json_read_array(struct json_dec *d) {
 }
 
 /*
- * Notes the key on top of the stack (consumed) as a null field of the object at `obj`. The
- * object's null keys gather at stack index *nulls (0: none yet): the key itself while there is
- * one, a set {key = true} from the second on. The field is cleared, so the last of duplicate
- * keys wins as it does for other values.
+ * Whether the null-fields metatable on top of the stack holds exactly the `count` keys at
+ * stack indexes first.. (the null keys of the object being read).
  */
-static void json_note_null(struct json_dec *d, int obj, int *nulls) {
+static int json_same_nulls(lua_State *L, int first, int count) {
+  int i, same;
+  lua_rawgetp(L, -1, &json_count_key);
+  same = lua_tointeger(L, -1) == count;
+  lua_pop(L, 1);
+  if (!same) return 0;
+  lua_rawgetp(L, -1, &json_nulls_key);
+  for (i = 0; i < count && same; i++) {
+    lua_pushvalue(L, first + i);
+    same = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return same;
+}
+
+/*
+ * Gives the object at obj, whose `count` null keys are at stack indexes obj+1.., the metatable
+ * holding them: the last one made at this depth when it holds the same keys, else a new one.
+ * Leaves the stack at obj.
+ */
+static void json_mark_nulls(struct json_dec *d, int obj, int count, int depth) {
   lua_State *L = d->L;
-  lua_pushvalue(L, -1);
-  lua_pushnil(L);
-  lua_rawset(L, obj);
-  if (*nulls == 0) { /* the key stays where it is, as the one null key */
-    *nulls = lua_gettop(L);
-    return;
+  int i, first = obj + 1;
+  if (depth >= JSON_HINT_DEPTH || lua_rawgeti(L, d->shapes, depth) != LUA_TTABLE ||
+      !json_same_nulls(L, first, count)) {
+    lua_settop(L, first + count - 1);
+    json_charge(d, 2 * JSON_COST_TABLE);
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, count);
+    for (i = 0; i < count; i++) {
+      lua_pushvalue(L, first + i);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, -3);
+    }
+    lua_rawsetp(L, -2, &json_nulls_key);
+    lua_pushinteger(L, count);
+    lua_rawsetp(L, -2, &json_count_key);
+    if (depth < JSON_HINT_DEPTH) {
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, d->shapes, depth);
+    }
   }
-  if (lua_type(L, *nulls) == LUA_TSTRING) { /* a second null key: a set of both */
-    json_charge(d, JSON_COST_TABLE);
-    lua_createtable(L, 0, 4);
-    lua_pushvalue(L, *nulls);
-    lua_pushboolean(L, 1);
-    lua_rawset(L, -3);
-    lua_replace(L, *nulls);
-  }
-  lua_pushboolean(L, 1);
-  lua_rawset(L, *nulls);
+  lua_setmetatable(L, obj);
+  lua_settop(L, obj);
 }
 
 static void json_read_object(struct json_dec *d) {
   lua_State *L = d->L;
   const char *key_at;
-  int n = 0, depth, obj, nulls = 0;
+  int n = 0, depth, obj, nulls = 0; /* nulls: null keys so far, kept on the stack above obj */
   json_enter(d);
   json_charge(d, JSON_COST_TABLE);
   depth = d->depth;
@@ -520,7 +549,13 @@ static void json_read_object(struct json_dec *d) {
       } else if (d->p < d->end && *d->p == 'n') {
         json_read_literal(d, "null", 4);
         json_charge(d, JSON_COST_SLOT);
-        json_note_null(d, obj, &nulls);
+        /* the key stays on the stack; the field is cleared, so the last of duplicate keys
+           wins as it does for other values */
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, obj);
+        nulls++;
+        luaL_checkstack(L, 8, "JSON null fields");
       } else {
         json_read_value(d);
         lua_rawset(L, obj);
@@ -538,12 +573,7 @@ static void json_read_object(struct json_dec *d) {
       }
     }
   }
-  if (nulls != 0) {
-    lua_pushvalue(L, obj);
-    lua_pushvalue(L, nulls);
-    lua_rawset(L, d->nulls);
-    lua_settop(L, obj);
-  }
+  if (nulls != 0) json_mark_nulls(d, obj, nulls, depth);
   if (depth < JSON_HINT_DEPTH) d->hint_object[depth] = n < 1024 ? n : 1024;
   d->depth--;
 }
@@ -582,8 +612,8 @@ static int json_decode_protected(lua_State *L) {
   d.array_mt = lua_gettop(L);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &json_null_key);
   d.null = lua_gettop(L);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_nulls_key);
-  d.nulls = lua_gettop(L);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_shapes_key);
+  d.shapes = lua_gettop(L);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &json_keys_key);
   d.key = lua_touserdata(L, -1);
   lua_getiuservalue(L, -1, 1);
@@ -688,12 +718,23 @@ static lua_Integer json_array_length(lua_State *L, int idx) {
   return (marked || (count > 0 && max == count)) ? count : -1;
 }
 
-/* What every level of an encoding needs: the output, and the stack indexes of telnyx.null
-   and of the side table of decoded objects' null fields. */
+/* What every level of an encoding needs: the output, and the stack index of telnyx.null. */
 struct json_enc {
   struct buf *o;
-  int null, nulls;
+  int null;
 };
+
+/* Pushes the set of the null keys of a decoded object at idx and returns 1, or pushes
+   nothing and returns 0 (any other table). */
+static int json_push_nulls(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return 0;
+  if (lua_rawgetp(L, -1, &json_nulls_key) != LUA_TTABLE) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  lua_remove(L, -2);
+  return 1;
+}
 
 static void json_put_value(lua_State *L, struct json_enc *e, int idx, int depth);
 
@@ -722,9 +763,7 @@ static void json_put_table(lua_State *L, struct json_enc *e, int idx, int depth)
   int first = 1, nulls;
   if (depth > JSON_MAX_DEPTH) luaL_error(L, "cannot encode tables nested deeper than %d (a cycle?)", JSON_MAX_DEPTH);
   luaL_checkstack(L, 6, "JSON nesting");
-  lua_pushvalue(L, idx);
-  nulls = lua_rawget(L, e->nulls) != LUA_TNIL ? lua_gettop(L) : 0; /* a decoded object's nulls */
-  if (nulls == 0) lua_pop(L, 1);
+  nulls = json_push_nulls(L, idx) ? lua_gettop(L) : 0; /* a decoded object's null fields */
   n = nulls ? -1 : json_array_length(L, idx);
   if (n >= 0) {
     buf_add_literal(L, o, "[");
@@ -757,16 +796,11 @@ static void json_put_table(lua_State *L, struct json_enc *e, int idx, int depth)
     lua_pop(L, 1);
   }
   if (nulls != 0) { /* the null fields that have not been given a value since */
-    if (lua_type(L, nulls) == LUA_TSTRING) {
-      lua_pushvalue(L, nulls);
+    lua_pushnil(L);
+    while (lua_next(L, nulls) != 0) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
       json_put_null_field(L, e, idx, &first);
-    } else {
-      lua_pushnil(L);
-      while (lua_next(L, nulls) != 0) {
-        lua_pop(L, 1);
-        lua_pushvalue(L, -1);
-        json_put_null_field(L, e, idx, &first);
-      }
     }
     lua_pop(L, 1);
   }
@@ -820,13 +854,10 @@ void json_encode(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &json_null_key);
   e.null = lua_gettop(L);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_nulls_key);
-  e.nulls = lua_gettop(L);
   e.o = buf_new(L);
   json_put_value(L, &e, idx, 0);
   buf_push_result(L, -1);
-  lua_replace(L, e.null); /* the text in place of the two values pushed first */
-  lua_settop(L, e.null);
+  lua_replace(L, e.null); /* the text in place of telnyx.null */
 }
 
 void json_push_null(lua_State *L) { lua_rawgetp(L, LUA_REGISTRYINDEX, &json_null_key); }
@@ -863,18 +894,9 @@ static int json_l_nulls(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   lua_newtable(L);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_nulls_key);
-  lua_pushvalue(L, 1);
-  if (lua_rawget(L, 3) == LUA_TSTRING) {
-    lua_newtable(L);
-    lua_pushvalue(L, 4);
-    lua_pushboolean(L, 1);
-    lua_rawset(L, 5);
-    lua_replace(L, 4);
-  }
-  if (lua_type(L, 4) == LUA_TTABLE) {
+  if (json_push_nulls(L, 1)) {
     lua_pushnil(L);
-    while (lua_next(L, 4) != 0) {
+    while (lua_next(L, 3) != 0) {
       lua_pop(L, 1);
       lua_pushvalue(L, -1);
       if (lua_rawget(L, 1) == LUA_TNIL) {
@@ -921,13 +943,8 @@ void json_open(lua_State *L) {
     lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &json_null_key);
-    /* decoded objects -> their null fields; weak keys, so it holds no object alive */
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &json_nulls_key);
+    lua_createtable(L, JSON_HINT_DEPTH, 0);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &json_shapes_key);
   }
   luaL_newlib(L, funcs);
   lua_rotate(L, -2, 1);
