@@ -12,7 +12,7 @@
 #define JSON_ARRAY_MT "telnyx.array"
 
 /*
- * Sets up the array metatable, telnyx.null and the side table of decoded objects' null fields,
+ * Sets up the array metatable, telnyx.null and the cache of decoded objects' null-field metatables,
  * and pushes the `telnyx.json` table {encode=, decode=, null=, array=, nulls=}.
  */
 void json_open(lua_State *L);
