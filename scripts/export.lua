@@ -188,11 +188,19 @@ local function csv_field(v, terminal)
   return text
 end
 
+-- The top-level field names of an item, null fields included (pairs does not show those).
+local function field_names(item)
+  if type(item) ~= "table" then return {} end
+  local names = telnyx.json.nulls(item)
+  for k in pairs(item) do names[#names + 1] = k end
+  return names
+end
+
 -- The columns: the union of the top-level fields of the items, "id" first, then sorted.
 local function csv_columns(items)
   local seen, columns = {}, {}
   for _, item in ipairs(items) do
-    for k in pairs(type(item) == "table" and item or {}) do
+    for _, k in ipairs(field_names(item)) do
       if type(k) == "string" and not seen[k] then
         seen[k] = true
         columns[#columns + 1] = k
@@ -222,7 +230,7 @@ local function csv_writer()
         local fields = {}
         for i, c in ipairs(columns) do fields[i] = csv_field(item[c], terminal) end
         row(fields)
-        for k in pairs(item) do
+        for _, k in ipairs(field_names(item)) do
           if not known[k] then
             known[k] = true -- named once
             cli.warn("field '%s' first appears after the first page; it has no CSV column", tostring(k))

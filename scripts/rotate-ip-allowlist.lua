@@ -381,7 +381,9 @@ local function print_failures(failures)
 end
 
 -- After Ctrl-C: what was done and what was not; every entry not done becomes a failure.
-local function report_interrupt(run, plan)
+-- telnyx.map's InterruptedError (err) tells the entries whose request was in flight (the API
+-- may have applied it: outcome unknown) from those never started.
+local function report_interrupt(run, plan, err)
   local phase = run.phase
   if phase == "read" or phase == "verify" then
     cli.warn(phase == "read" and "interrupted while reading the allowlist; nothing was changed"
@@ -393,8 +395,24 @@ local function report_interrupt(run, plan)
     local done, not_done = split_done(run, list)
     cli.warn("interrupted: %s %d of %d entries%s", verb, #done, #list,
              phase == "add" and "; nothing was removed" or " (every addition was done)")
-    if #not_done > 0 then cli.warn("not %s (or not confirmed): %s", verb, table.concat(not_done, " ")) end
-    for _, v in ipairs(not_done) do run.failures[#run.failures + 1] = failure(phase, v, "interrupted") end
+    local in_flight = {}
+    for _, i in ipairs(telnyx.is_error(err, "InterruptedError") and err.in_flight or {}) do
+      if list[i] and not run.done[list[i]] then in_flight[list[i].value] = true end
+    end
+    local unknown, not_started = {}, {}
+    for _, v in ipairs(not_done) do
+      local into = in_flight[v] and unknown or not_started
+      into[#into + 1] = v
+    end
+    if #unknown > 0 then
+      cli.warn("outcome unknown (the request was in flight; the API may have applied it): %s",
+               table.concat(unknown, " "))
+    end
+    if #not_started > 0 then cli.warn("not %s: %s", verb, table.concat(not_started, " ")) end
+    for _, v in ipairs(unknown) do
+      run.failures[#run.failures + 1] = failure(phase, v, "interrupted: outcome unknown")
+    end
+    for _, v in ipairs(not_started) do run.failures[#run.failures + 1] = failure(phase, v, "interrupted") end
   end
   if phase ~= "read" then cli.warn("run the same command again to finish") end
 end
@@ -441,7 +459,7 @@ local function main(argv)
   if ok then
     print_failures(run.failures)
   elseif cli.is_interrupt(err) then
-    report_interrupt(run, plan)
+    report_interrupt(run, plan, err)
   elseif run.phase == "read" then
     run.failures[#run.failures + 1] = failure("read", nil, err)
     print_failures(run.failures)

@@ -72,8 +72,9 @@ describe("telnyx.help", function()
       if is_list(op) then
         local text = telnyx.help(op.resource .. "." .. op.method, { width = 100 })
         assert.truthy(plain_find(text, "shifts the later pages"), op.resource)
-        assert.truthy(plain_find(text, "local ids = {} for r in client." .. op.resource .. ":" ..
-                                   op.method .. "{...} do ids[#ids + 1] = r.id end"), op.resource)
+        assert.truthy(plain_find(text, "pager:ids()"), op.resource)
+        assert.truthy(plain_find(text, "local ids = client." .. op.resource .. ":" ..
+                                   op.method .. "{...}:ids()"), op.resource)
       end
     end
     local text = telnyx.help("access_ip_address.list")

@@ -265,9 +265,10 @@ describe("hostile servers", function()
         end, { concurrency = 2 })
         if telnyx.is_error(err, "InterruptedError") then
           local done = 0
-          for _ in pairs(err.results) do done = done + 1 end
-          io.write(telnyx.json.encode { done = done, failed = #err.failures,
-                                         pending = #err.pending }, "\n")
+          for i = 1, err.results.n do done = done + (err.results[i] ~= nil and 1 or 0) end
+          io.write(telnyx.json.encode { done = done, failed = #err.failures, n = err.results.n,
+                                         pending = #err.pending, in_flight = #err.in_flight,
+                                         not_started = #err.not_started }, "\n")
           io.stdout:flush()
         end
         error(err, 0)
@@ -292,12 +293,18 @@ describe("hostile servers", function()
       assert.is_true(counts.done >= 1)
       assert.is_true(counts.pending >= 1)
       assert.is_true(counts.done + counts.pending <= 60)
+      assert.are.equal(60, counts.n)
+      -- concurrency 2: one or two requests were in flight, their outcome unknown
+      assert.is_true(counts.in_flight >= 1 and counts.in_flight <= 2, r.stdout)
+      assert.are.equal(counts.pending, counts.in_flight + counts.not_started)
       local line = r.stderr:match("InterruptedError[^\n]*")
       assert.is_not_nil(line, r.stderr)
-      local done, total, failed, pending = line:match("(%d+) of (%d+) items done, (%d+) failed, (%d+) not done")
-      assert.are.equal("60", total)
-      assert.are.equal(60, tonumber(done) + tonumber(pending))
-      assert.are.equal(counts.pending, tonumber(pending))
+      local done, total, failed, unknown, left =
+        line:match("(%d+) of (%d+) items done, (%d+) failed, (%d+) outcome unknown, (%d+) not started")
+      assert.are.equal("60", total, line)
+      assert.are.equal(60, tonumber(done) + tonumber(unknown) + tonumber(left))
+      assert.are.equal(counts.in_flight, tonumber(unknown))
+      assert.are.equal(counts.not_started, tonumber(left))
       assert.are.equal(counts.failed, tonumber(failed))
       assert.is_nil(r.stderr:find("PANIC", 1, true))
       assert.is_nil(r.stderr:find(H.API_KEY, 1, true))

@@ -1,8 +1,13 @@
 /*
  * JSON in C, both ways. The decoder reads the text in one pass straight into Lua values: exact
- * integers (Lua integers whenever the value is integral and fits), `null` as telnyx.null, and
- * arrays marked with the array metatable so that `[]` survives a round trip. The encoder writes
- * integers exactly and marked or sequence tables as arrays.
+ * integers (Lua integers whenever the value is integral and fits), arrays marked with the array
+ * metatable so that `[]` survives a round trip, and `null` as telnyx.null in an array (no
+ * holes) but as an absent field in an object, so `if rec.description then` means what it says.
+ * An object with null fields gets a metatable holding the set of them, which the encoder and
+ * the printer read: a record sent back keeps its nulls. Objects without nulls stay plain tables
+ * at no extra cost, and the records of a list, which share their null fields, share one
+ * metatable (each nesting level reuses the last one when the set is the same). The encoder
+ * writes integers exactly and marked or sequence tables as arrays.
  */
 #include <math.h>
 #include <stdint.h>
@@ -80,6 +85,13 @@ static int json_valid_utf8(const char *s, size_t n) {
 /* registry: the key cache, a userdata of json_seen slots whose user value is the table of the
    key strings themselves (which keeps them alive) */
 static const char json_keys_key = 'k';
+/* registry: telnyx.null, a userdata of its own; and the last null-fields metatable made at
+   each nesting level (a table by depth) */
+static const char json_null_key = 'n';
+static const char json_shapes_key = 's';
+/* keys, in a null-fields metatable, of the set of the null keys and of their count */
+static const char json_nulls_key = 'N';
+static const char json_count_key = 'c';
 
 /* The bytes of a string that Lua holds in a cache slot, so that text is matched against it
    without a call into Lua. */
@@ -93,6 +105,8 @@ struct json_dec {
   const char *text, *p, *end;
   int depth;
   int array_mt;           /* stack index of the array metatable */
+  int null;               /* stack index of telnyx.null */
+  int shapes;             /* stack index of the last null-fields metatable by depth */
   int keys;               /* stack index of the key strings */
   struct json_seen *key;  /* and their bytes, JSON_HINT_DEPTH * JSON_KEY_SLOTS slots */
   int values;             /* stack index of the first value slot */
@@ -341,7 +355,7 @@ static void json_enter(struct json_dec *d) {
   if (++d->depth > JSON_MAX_DEPTH)
     luaL_error(d->L, "arrays and objects nested deeper than %d at byte %d", JSON_MAX_DEPTH,
                (int)(d->p - d->text) + 1);
-  luaL_checkstack(d->L, 4, "JSON nesting");
+  luaL_checkstack(d->L, 8, "JSON nesting");
   d->p++; /* the opening bracket */
 }
 
@@ -456,14 +470,66 @@ static void json_read_array(struct json_dec *d) {
   d->depth--;
 }
 
+/*
+ * Whether the null-fields metatable on top of the stack holds exactly the `count` keys at
+ * stack indexes first.. (the null keys of the object being read).
+ */
+static int json_same_nulls(lua_State *L, int first, int count) {
+  int i, same;
+  lua_rawgetp(L, -1, &json_count_key);
+  same = lua_tointeger(L, -1) == count;
+  lua_pop(L, 1);
+  if (!same) return 0;
+  lua_rawgetp(L, -1, &json_nulls_key);
+  for (i = 0; i < count && same; i++) {
+    lua_pushvalue(L, first + i);
+    same = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return same;
+}
+
+/*
+ * Gives the object at obj, whose `count` null keys are at stack indexes obj+1.., the metatable
+ * holding them: the last one made at this depth when it holds the same keys, else a new one.
+ * Leaves the stack at obj.
+ */
+static void json_mark_nulls(struct json_dec *d, int obj, int count, int depth) {
+  lua_State *L = d->L;
+  int i, first = obj + 1;
+  if (depth >= JSON_HINT_DEPTH || lua_rawgeti(L, d->shapes, depth) != LUA_TTABLE ||
+      !json_same_nulls(L, first, count)) {
+    lua_settop(L, first + count - 1);
+    json_charge(d, 2 * JSON_COST_TABLE);
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, count);
+    for (i = 0; i < count; i++) {
+      lua_pushvalue(L, first + i);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, -3);
+    }
+    lua_rawsetp(L, -2, &json_nulls_key);
+    lua_pushinteger(L, count);
+    lua_rawsetp(L, -2, &json_count_key);
+    if (depth < JSON_HINT_DEPTH) {
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, d->shapes, depth);
+    }
+  }
+  lua_setmetatable(L, obj);
+  lua_settop(L, obj);
+}
+
 static void json_read_object(struct json_dec *d) {
   lua_State *L = d->L;
   const char *key_at;
-  int n = 0, depth;
+  int n = 0, depth, obj, nulls = 0; /* nulls: null keys so far, kept on the stack above obj */
   json_enter(d);
   json_charge(d, JSON_COST_TABLE);
   depth = d->depth;
   lua_createtable(L, 0, depth < JSON_HINT_DEPTH ? d->hint_object[depth] : 0);
+  obj = lua_gettop(L);
   json_skip_space(d);
   if (d->p < d->end && *d->p == '}') {
     d->p++;
@@ -483,10 +549,21 @@ static void json_read_object(struct json_dec *d) {
         const char *at = d->p;
         json_read_field_string(d, depth, n);
         json_charge(d, JSON_COST_SLOT + JSON_COST_STRING + (size_t)(d->p - at));
+        lua_rawset(L, obj);
+      } else if (d->p < d->end && *d->p == 'n') {
+        json_read_literal(d, "null", 4);
+        json_charge(d, JSON_COST_SLOT);
+        /* the key stays on the stack; the field is cleared, so the last of duplicate keys
+           wins as it does for other values */
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, obj);
+        nulls++;
+        luaL_checkstack(L, 8, "JSON null fields");
       } else {
         json_read_value(d);
+        lua_rawset(L, obj);
       }
-      lua_rawset(L, -3);
       n++;
       json_skip_space(d);
       if (d->p < d->end && *d->p == ',') {
@@ -500,6 +577,7 @@ static void json_read_object(struct json_dec *d) {
       }
     }
   }
+  if (nulls != 0) json_mark_nulls(d, obj, nulls, depth);
   if (depth < JSON_HINT_DEPTH) d->hint_object[depth] = n < 1024 ? n : 1024;
   d->depth--;
 }
@@ -519,7 +597,7 @@ static void json_read_value(struct json_dec *d) {
     }
     case 't': json_read_literal(d, "true", 4); lua_pushboolean(d->L, 1); break;
     case 'f': json_read_literal(d, "false", 5); lua_pushboolean(d->L, 0); break;
-    case 'n': json_read_literal(d, "null", 4); lua_pushlightuserdata(d->L, NULL); break;
+    case 'n': json_read_literal(d, "null", 4); lua_pushvalue(d->L, d->null); break;
     default:
       if (*d->p == '-' || json_is_digit(*d->p)) json_read_number(d);
       else json_fail(d, d->p, "expected a value");
@@ -536,6 +614,10 @@ static int json_decode_protected(lua_State *L) {
   d.max_cost = lua_toboolean(L, 3) ? http_max_response_bytes(L) : (size_t)-1;
   luaL_getmetatable(L, JSON_ARRAY_MT);
   d.array_mt = lua_gettop(L);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_null_key);
+  d.null = lua_gettop(L);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_shapes_key);
+  d.shapes = lua_gettop(L);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &json_keys_key);
   d.key = lua_touserdata(L, -1);
   lua_getiuservalue(L, -1, 1);
@@ -646,20 +728,59 @@ static lua_Integer json_array_length(lua_State *L, int idx) {
   return (marked || (count > 0 && max == count)) ? count : -1;
 }
 
-static void json_put_value(lua_State *L, struct buf *o, int idx, int depth);
+/* What every level of an encoding needs: the output, and the stack index of telnyx.null. */
+struct json_enc {
+  struct buf *o;
+  int null;
+};
 
-static void json_put_table(lua_State *L, struct buf *o, int idx, int depth) {
+/* Pushes the set of the null keys of a decoded object at idx and returns 1, or pushes
+   nothing and returns 0 (any other table). */
+static int json_push_nulls(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return 0;
+  if (lua_rawgetp(L, -1, &json_nulls_key) != LUA_TTABLE) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  lua_remove(L, -2);
+  return 1;
+}
+
+static void json_put_value(lua_State *L, struct json_enc *e, int idx, int depth);
+
+/* Writes `,"key":null` (no comma before the first field) for the key on top of the stack when
+   the object at idx holds no value for it now; pops the key. */
+static void json_put_null_field(lua_State *L, struct json_enc *e, int idx, int *first) {
+  size_t klen;
+  const char *key;
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, idx) != LUA_TNIL || lua_type(L, -2) != LUA_TSTRING) {
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pop(L, 1);
+  key = lua_tolstring(L, -1, &klen);
+  if (!*first) buf_add_literal(L, e->o, ",");
+  *first = 0;
+  json_put_string(L, e->o, key, klen);
+  buf_add_literal(L, e->o, ":null");
+  lua_pop(L, 1);
+}
+
+static void json_put_table(lua_State *L, struct json_enc *e, int idx, int depth) {
+  struct buf *o = e->o;
   lua_Integer n, i;
-  int first = 1;
+  int first = 1, nulls;
   if (depth > JSON_MAX_DEPTH) luaL_error(L, "cannot encode tables nested deeper than %d (a cycle?)", JSON_MAX_DEPTH);
-  luaL_checkstack(L, 4, "JSON nesting");
-  n = json_array_length(L, idx);
+  luaL_checkstack(L, 6, "JSON nesting");
+  nulls = json_push_nulls(L, idx) ? lua_gettop(L) : 0; /* a decoded object's null fields */
+  n = nulls ? -1 : json_array_length(L, idx);
   if (n >= 0) {
     buf_add_literal(L, o, "[");
     for (i = 1; i <= n; i++) {
       if (i > 1) buf_add_literal(L, o, ",");
       lua_rawgeti(L, idx, i);
-      json_put_value(L, o, lua_gettop(L), depth + 1);
+      json_put_value(L, e, lua_gettop(L), depth + 1);
       lua_pop(L, 1);
     }
     buf_add_literal(L, o, "]");
@@ -681,13 +802,23 @@ static void json_put_table(lua_State *L, struct buf *o, int idx, int depth) {
     first = 0;
     json_put_string(L, o, key, klen);
     buf_add_literal(L, o, ":");
-    json_put_value(L, o, lua_gettop(L), depth + 1);
+    json_put_value(L, e, lua_gettop(L), depth + 1);
+    lua_pop(L, 1);
+  }
+  if (nulls != 0) { /* the null fields that have not been given a value since */
+    lua_pushnil(L);
+    while (lua_next(L, nulls) != 0) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      json_put_null_field(L, e, idx, &first);
+    }
     lua_pop(L, 1);
   }
   buf_add_literal(L, o, "}");
 }
 
-static void json_put_value(lua_State *L, struct buf *o, int idx, int depth) {
+static void json_put_value(lua_State *L, struct json_enc *e, int idx, int depth) {
+  struct buf *o = e->o;
   switch (lua_type(L, idx)) {
     case LUA_TNIL:
       buf_add_literal(L, o, "null");
@@ -708,26 +839,38 @@ static void json_put_value(lua_State *L, struct buf *o, int idx, int depth) {
       break;
     }
     case LUA_TTABLE:
-      json_put_table(L, o, idx, depth);
+      json_put_table(L, e, idx, depth);
       break;
+    case LUA_TUSERDATA:
+      if (lua_rawequal(L, idx, e->null)) { /* telnyx.null */
+        buf_add_literal(L, o, "null");
+        break;
+      }
+      goto unknown;
     case LUA_TLIGHTUSERDATA:
-      if (lua_touserdata(L, idx) == NULL) { /* telnyx.null */
+      if (lua_touserdata(L, idx) == NULL) { /* lua-cjson's null, taken as telnyx.null */
         buf_add_literal(L, o, "null");
         break;
       }
       /* fall through */
     default:
+    unknown:
       luaL_error(L, "cannot encode a %s value as JSON", luaL_typename(L, idx));
   }
 }
 
 void json_encode(lua_State *L, int idx) {
-  struct buf *o;
+  struct json_enc e;
   idx = lua_absindex(L, idx);
-  o = buf_new(L);
-  json_put_value(L, o, idx, 0);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_null_key);
+  e.null = lua_gettop(L);
+  e.o = buf_new(L);
+  json_put_value(L, &e, idx, 0);
   buf_push_result(L, -1);
+  lua_replace(L, e.null); /* the text in place of telnyx.null */
 }
+
+void json_push_null(lua_State *L) { lua_rawgetp(L, LUA_REGISTRYINDEX, &json_null_key); }
 
 /* ---- the telnyx.json table ---- */
 
@@ -754,9 +897,38 @@ static int json_l_array(lua_State *L) {
   return 1;
 }
 
+/* telnyx.json.nulls(t) -> an array of the fields of t that were JSON null when t was decoded
+   and hold no value now (pairs does not show them), in no particular order. */
+static int json_l_nulls(lua_State *L) {
+  lua_Integer n = 0;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_newtable(L);
+  if (json_push_nulls(L, 1)) {
+    lua_pushnil(L);
+    while (lua_next(L, 3) != 0) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      if (lua_rawget(L, 1) == LUA_TNIL) {
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, 2, ++n);
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_settop(L, 2);
+  return 1;
+}
+
+static int json_null_tostring(lua_State *L) {
+  lua_pushliteral(L, "null");
+  return 1;
+}
+
 void json_open(lua_State *L) {
-  static const luaL_Reg funcs[] = {
-      {"encode", json_l_encode}, {"decode", json_l_decode}, {"array", json_l_array}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"encode", json_l_encode}, {"decode", json_l_decode},
+                                   {"array", json_l_array},   {"nulls", json_l_nulls},
+                                   {NULL, NULL}};
   struct json_seen *key = lua_newuserdatauv(L, sizeof *key * JSON_HINT_DEPTH * JSON_KEY_SLOTS, 1);
   memset(key, 0, sizeof *key * JSON_HINT_DEPTH * JSON_KEY_SLOTS);
   lua_createtable(L, JSON_HINT_DEPTH * JSON_KEY_SLOTS, 0);
@@ -767,7 +939,24 @@ void json_open(lua_State *L) {
     lua_setfield(L, -2, "__jsontype");
   }
   lua_pop(L, 1);
+  /* telnyx.null: one value per state (a second require keeps it), a userdata of its own, so
+     that it prints as null and an error indexing it names it; the light userdata NULL
+     (lua-cjson's null) would share its metatable with every light userdata. */
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &json_null_key) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    lua_newuserdatauv(L, 0, 0);
+    lua_createtable(L, 0, 2);
+    lua_pushliteral(L, "telnyx.null");
+    lua_setfield(L, -2, "__name");
+    lua_pushcfunction(L, json_null_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &json_null_key);
+    lua_createtable(L, JSON_HINT_DEPTH, 0);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &json_shapes_key);
+  }
   luaL_newlib(L, funcs);
-  lua_pushlightuserdata(L, NULL); /* the same value lua-cjson uses for null */
+  lua_rotate(L, -2, 1);
   lua_setfield(L, -2, "null");
 }

@@ -12,9 +12,13 @@
 #define JSON_ARRAY_MT "telnyx.array"
 
 /*
- * Sets up the array metatable and pushes the `telnyx.json` table {encode=, decode=, null=, array=}.
+ * Sets up the array metatable, telnyx.null and the cache of decoded objects' null-field metatables,
+ * and pushes the `telnyx.json` table {encode=, decode=, null=, array=, nulls=}.
  */
 void json_open(lua_State *L);
+
+/* Pushes telnyx.null (json_open must have run). */
+void json_push_null(lua_State *L);
 
 /*
  * Decodes `len` bytes of JSON text (an answer: the values it makes may take at most the

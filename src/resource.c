@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "call.h"
 #include "client.h"
+#include "json.h"
 #include "pager.h"
 #include "query.h"
 #include "resource.h"
@@ -141,7 +142,7 @@ static void resource_push_checker(lua_State *L) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "telnyx.check");
   lua_call(L, 1, 1);
-  lua_pushlightuserdata(L, NULL); /* telnyx.null */
+  json_push_null(L);
   lua_setfield(L, -2, "null");
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &resource_check_key);

@@ -248,30 +248,59 @@ static void sched_start(lua_State *L, struct map *m, struct task *task) {
   sched_resume(L, m, task, 2);
 }
 
-/* Ctrl-C: stops every task and raises an error that carries what was done. */
-static int sched_interrupted(lua_State *L, struct map *m) {
+/* Pushes an array of the indexes of the items whose task runs (in_flight) or that no task
+   took yet. */
+static void sched_push_indexes(lua_State *L, struct map *m, int in_flight) {
+  lua_Integer k, n = 0;
   int i;
-  lua_Integer k, pending = 0;
   lua_newtable(L);
-  for (i = 0; i < m->ntasks; i++) {
-    if (m->tasks[i].co == NULL) continue;
-    lua_pushinteger(L, m->tasks[i].index);
-    lua_rawseti(L, -2, ++pending);
+  if (in_flight) {
+    for (i = 0; i < m->ntasks; i++) {
+      if (m->tasks[i].co == NULL) continue;
+      lua_pushinteger(L, m->tasks[i].index);
+      lua_rawseti(L, -2, ++n);
+    }
+    return;
   }
   for (k = m->next; k <= m->total; k++) {
     lua_pushinteger(L, k);
-    lua_rawseti(L, -2, ++pending);
+    lua_rawseti(L, -2, ++n);
   }
+}
+
+/*
+ * Ctrl-C: stops every task and raises an error that carries what was done. An item whose
+ * task was running had its request sent, or a retry of it pending: the API may have applied
+ * it, so it is "outcome unknown", not "not started".
+ */
+static int sched_interrupted(lua_State *L, struct map *m) {
+  int i, in_flight, not_started;
+  lua_Integer n_flight, n_left;
+  sched_push_indexes(L, m, 1);
+  in_flight = lua_gettop(L);
+  sched_push_indexes(L, m, 0);
+  not_started = lua_gettop(L);
+  n_flight = (lua_Integer)lua_rawlen(L, in_flight);
+  n_left = (lua_Integer)lua_rawlen(L, not_started);
   /* Stopped while the flag is still up, so a call in a task's __close fails at once too. */
   for (i = 0; i < m->ntasks; i++)
     if (m->tasks[i].co != NULL) sched_free_task(L, MAP_STATE, &m->tasks[i]);
   if (m->progress) sched_draw_progress(m, 1);
-  lua_pushfstring(L, "interrupted: %I of %I items done, %I failed, %I not done",
+  lua_pushfstring(L, "interrupted: %I of %I items done, %I failed, %I outcome unknown, %I not started",
                   (LUAI_UACINT)m->done, (LUAI_UACINT)m->total, (LUAI_UACINT)m->failed,
-                  (LUAI_UACINT)pending);
+                  (LUAI_UACINT)n_flight, (LUAI_UACINT)n_left);
   errors_push(L, "InterruptedError", 0, lua_tostring(L, -1));
   interrupt_take(); /* the one error for it, for every task (see interrupt.h) */
-  lua_pushvalue(L, -3);
+  lua_pushvalue(L, in_flight);
+  lua_setfield(L, -2, "in_flight");
+  lua_pushvalue(L, not_started);
+  lua_setfield(L, -2, "not_started");
+  /* pending: both, in_flight first (what it held before the two were told apart) */
+  lua_createtable(L, (int)(n_flight + n_left), 0);
+  for (i = 1; i <= n_flight + n_left; i++) {
+    lua_rawgeti(L, i <= n_flight ? in_flight : not_started, i <= n_flight ? i : i - n_flight);
+    lua_rawseti(L, -2, i);
+  }
   lua_setfield(L, -2, "pending");
   lua_pushvalue(L, MAP_RESULTS);
   lua_setfield(L, -2, "results");
@@ -347,7 +376,7 @@ static int sched_check_options(lua_State *L, struct map *m, lua_Integer *concurr
   return 0;
 }
 
-/* telnyx.map(items, fn [, {concurrency=, progress=}]) -> results, failures */
+/* telnyx.map(items, fn [, {concurrency=, progress=}]) -> results (n = #items), failures */
 static int sched_map(lua_State *L) {
   struct map opts, *m;
   lua_Integer concurrency = SCHED_DEFAULT_CONCURRENCY, total;
@@ -365,7 +394,15 @@ static int sched_map(lua_State *L) {
   if (lua_istable(L, MAP_OPTS)) sched_check_options(L, &opts, &concurrency);
   total = (lua_Integer)lua_rawlen(L, MAP_ITEMS);
   ntasks = (int)(concurrency < total ? concurrency : (total > 0 ? total : 1));
-  lua_createtable(L, (int)total, 0); /* MAP_RESULTS */
+  /* MAP_RESULTS. results.n is the number of items (a failed item's slot is nil, so walk 1..n),
+     read through its metatable so that pairs, # and ipairs over results see only the items. */
+  lua_createtable(L, (int)total, 0);
+  lua_createtable(L, 0, 1);
+  lua_createtable(L, 0, 1);
+  lua_pushinteger(L, total);
+  lua_setfield(L, -2, "n");
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
   lua_newtable(L);                   /* MAP_FAILURES */
   m = lua_newuserdatauv(L, sizeof *m + sizeof(struct task) * (size_t)ntasks, 1); /* MAP_STATE */
   memset(m, 0, sizeof *m + sizeof(struct task) * (size_t)ntasks);

@@ -221,11 +221,11 @@ local function delete_safely(op)
   for _, m in ipairs(M.methods_of(op.resource) or {}) do
     if m == "delete" then has_delete = true end
   end
-  local ids = "local ids = {} for r in " .. call_prefix(op) .. "{...} do ids[#ids + 1] = r.id end"
+  local ids = "local ids = " .. call_prefix(op) .. "{...}:ids()"
   if has_delete then
     return { ids, "for _, id in ipairs(ids) do client." .. op.resource .. ":delete(id) end" }
   end
-  return { ids, "-- then change or delete each id" }
+  return { ids, "-- then change each id" }
 end
 
 -- The return shape: {paragraph, ...} and, for lists, code lines for deleting safely.
@@ -237,7 +237,8 @@ local function returns_text(op)
         "table); nothing is fetched until it is used. for item in pager do ... end walks every " ..
         "page, pager:collect([limit]) gives an array, pager:pages() each page as the API sent it.",
       "Changing the collection while paging it (deleting or adding items) shifts the later " ..
-        "pages, so items are skipped. To delete safely, collect the ids first, then delete:",
+        "pages, so items are skipped. To delete safely, take the ids first with pager:ids(), " ..
+        "which reads every page before it returns (and holds one id an item), then delete:",
     }, delete_safely(op)
   end
   local kind, text = response_kind(op), nil
@@ -425,13 +426,19 @@ local MODULE_FIELDS = {
   new = { "telnyx.new{api_key =, base_url =, timeout =, max_retries =, headers =}",
           "A client; api_key defaults to env TELNYX_API_KEY, base_url to TELNYX_BASE_URL." },
   map = { "telnyx.map(items, fn, {concurrency = 8, progress = true})",
-          "Bulk work: fn(item, i) for each item, requests in parallel; returns results, failures." },
+          "Bulk work: fn(item, i) for each item, requests in parallel; returns results " ..
+          "(results[i] what fn returned, nil for a failed item; results.n the number of items: " ..
+          "walk for i = 1, results.n) and failures ({index =, item =, error =} each). Ctrl-C " ..
+          "raises an InterruptedError with in_flight (outcome unknown) and not_started indexes." },
   is_error = { "telnyx.is_error(v [, type])", "True for an API error object (of that type)." },
   describe = { "telnyx.describe(v)", "What a client, resource or method is (help uses it)." },
   help = { "telnyx.help([x])", "This help, as a string: of the module, a client, a resource, a " ..
            "method (also by name: telnyx.help(\"billing_groups.create\")), a pager or an error." },
-  null = { "telnyx.null", "JSON null." },
-  json = { "telnyx.json.encode(v), telnyx.json.decode(s)", "JSON, with null and [] kept." },
+  null = { "telnyx.null", "JSON null, to send one ({description = telnyx.null}); a null " ..
+           "inside a decoded array. A decoded record's null field reads as nil instead." },
+  json = { "telnyx.json.encode(v), telnyx.json.decode(s), telnyx.json.nulls(t)",
+           "JSON, with null and [] kept: a record's null fields (nil, left out by pairs, listed " ..
+           "by nulls) are encoded again as null." },
   VERSION = { "telnyx.VERSION", "The module's version." },
 }
 
@@ -470,11 +477,13 @@ local function help_pager(p, width)
   out[#out + 1] = "  for item in pager do ... end     every item, fetching pages as needed"
   out[#out + 1] = "  for page in pager:pages() do ... end"
   out[#out + 1] = "  pager:collect([limit])           an array of up to limit items"
+  out[#out + 1] = "  pager:ids([field])               an array of every item's id (or field), all pages read first"
   out[#out + 1] = "  pager:peek()                     the items iteration starts with, taking none"
   out[#out + 1] = "  pager:info(), pager:close()"
   out[#out + 1] = wrap("Changing the collection while paging it (deleting or adding items) shifts " ..
-    "the later pages, so items are skipped. To delete safely, collect the ids first: " ..
-    "local ids = {} for r in pager do ids[#ids + 1] = r.id end, then delete each id.",
+    "the later pages, so items are skipped. To delete safely, take the ids first: " ..
+    "for _, id in ipairs(pager:ids()) do ... end (ids reads every page before it returns, and " ..
+    "holds one id an item).",
     width, "", "  ")
   return out
 end

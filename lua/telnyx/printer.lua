@@ -133,6 +133,12 @@ local function render_table(t, ctx, level)
   if level >= ctx.depth then return paint(ctx, "note", "{...}") end
   ctx.active[t] = true
   local n, rest = split_keys(t)
+  -- A decoded object's null fields hold no value (they read as nil) but show as null.
+  local nulls = telnyx.json.nulls(t)
+  if #nulls > 0 then
+    table.move(nulls, 1, #nulls, #rest + 1, rest)
+    table.sort(rest, key_less)
+  end
   local is_json_array = util.type_name(t) == "telnyx.array"
   local entries = {}
   local shown = math.min(n, ctx.max_items)
@@ -140,7 +146,11 @@ local function render_table(t, ctx, level)
   if n > shown then
     entries[#entries + 1] = paint(ctx, "note", string.format("... (%d more)", n - shown))
   end
-  for _, k in ipairs(rest) do entries[#entries + 1] = value_entry(ctx, k, rawget(t, k), level) end
+  for _, k in ipairs(rest) do
+    local v = rawget(t, k)
+    if v == nil then v = telnyx.null end -- one of the null fields
+    entries[#entries + 1] = value_entry(ctx, k, v, level)
+  end
   ctx.active[t] = nil
   -- Only scalars share lines; each table of an array keeps a line of its own.
   local items = #entries - #rest

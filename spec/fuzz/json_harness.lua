@@ -25,6 +25,14 @@ local function same(a, b, path)
   for k in pairs(b) do
     if a[k] == nil then error(path .. ": a key appeared: " .. tostring(k), 0) end
   end
+  -- An object's null fields read as nil (pairs skips them): they must survive too.
+  local na, nb = json.nulls(a), json.nulls(b)
+  table.sort(na)
+  table.sort(nb)
+  if table.concat(na, "\0") ~= table.concat(nb, "\0") or #na ~= #nb then
+    error(("%s: the null fields {%s} became {%s}"):format(path, table.concat(na, ","),
+                                                          table.concat(nb, ",")), 0)
+  end
 end
 
 return function(text)

@@ -220,6 +220,22 @@ describe("scripts/export.lua", function()
       assert.are.equal("[redacted]", row[col.password])
     end)
 
+    it("a null field: a column of empty cells in csv, null in json and jsonl", function()
+      create_billing_group("null-field")
+      local r = export{ "billing_groups", "--format", "csv" }
+      assert.are.equal(0, r.status, r.stderr)
+      local rows = parse_csv(r.stdout)
+      local col = {}
+      for i, name in ipairs(rows[1]) do col[name] = i end
+      assert.is_not_nil(col.deleted_at, "a field null in every item still has its column")
+      for i = 2, #rows do assert.are.equal("", rows[i][col.deleted_at]) end
+      for _, format in ipairs{ "json", "jsonl" } do
+        r = export{ "billing_groups", "--format", format }
+        assert.are.equal(0, r.status, r.stderr)
+        assert.matches('"deleted_at":null', r.stdout, 1, true)
+      end
+    end)
+
     it("jsonl: secrets redacted at any depth", function()
       local status = m:request("POST", "/credential_connections", { body = {
         connection_name = "jsonl-secret", user_name = "jsonlsecret1", password = "spec-secret-pw-77ab",
