@@ -108,6 +108,16 @@ function M.client(opts)
   return client
 end
 
+-- The client of a tour (scripts/demo*.lua): as M.client, for a local mock only (a plain
+-- http://127.x.y.z base URL), so that a tour never changes a real account by accident.
+function M.local_client()
+  local base = os.getenv("TELNYX_BASE_URL")
+  if base == nil or not base:match("^http://127%.") then
+    M.usage_error("set TELNYX_BASE_URL to a local mock (make demo does this)")
+  end
+  return M.client()
+end
+
 local encode = telnyx.json.encode
 
 -- An object whose keys keep the given order in cli.json: fields is an array of {key, value}.
