@@ -16,6 +16,7 @@
 #include "http.h"
 #include "interrupt.h"
 #include "sched.h"
+#include "sigint.h"
 
 #define SCHED_DEFAULT_CONCURRENCY 8
 #define SCHED_MAX_CONCURRENCY 256
@@ -58,6 +59,7 @@ struct map {
   lua_Integer next, total, done, failed;
   int progress;
   double started_ms, drawn_ms;
+  struct sigint_saved sig; /* SIGINT raises the flag for the whole map, also in lua5.4 */
   struct task tasks[];
 };
 
@@ -79,6 +81,8 @@ static struct task *sched_current(lua_State *L) {
  * task, and neither is a task's coroutine resumed by other code; their calls block.
  */
 int sched_in_task(lua_State *L) { return lua_isyieldable(L) && sched_current(L) != NULL; }
+
+int sched_running(lua_State *L) { return sched_active(L) != NULL; }
 
 /* Where a waiting call continues: only when telnyx.map resumed this very task. */
 static int sched_continue(lua_State *L, int status, lua_KContext ctx) {
@@ -215,6 +219,7 @@ static void sched_resume(lua_State *L, struct map *m, struct task *task, int nar
   if (status == LUA_YIELD) {
     lua_pop(co, nres);
     if (task->state != TASK_RUNNING) return; /* a call waits: sched_await_* said on what */
+    if (interrupt_pending()) return; /* stopped by Ctrl-C (sigint.c's hook): the map ends */
     lua_pushliteral(L, "telnyx.map: the task function yielded; use coroutine.wrap for your own "
                        "coroutines inside a task");
     sched_record_failure(L, m, task);
@@ -237,6 +242,7 @@ static void sched_start(lua_State *L, struct map *m, struct task *task) {
   lua_State *co;
   lua_getiuservalue(L, MAP_STATE, 1);
   co = lua_newthread(L);
+  sigint_watch_task(co); /* Ctrl-C stops its Lua loops too */
   lua_rawseti(L, -2, slot);
   lua_pop(L, 1);
   task->co = co;
@@ -319,6 +325,7 @@ static int sched_map_close(lua_State *L) {
   if (m->closed) return 0;
   m->closed = 1;
   m->current = NULL;
+  sigint_release(&m->sig);
   for (i = 0; i < m->ntasks; i++)
     if (m->tasks[i].co != NULL) sched_free_task(L, 1, &m->tasks[i]);
   if (sched_active(L) == m) {
@@ -383,11 +390,12 @@ static int sched_map(lua_State *L) {
   lua_toclose(L, MAP_STATE);
   lua_pushvalue(L, MAP_STATE);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &sched_active_key);
+  sigint_catch(&m->sig); /* released by __close, however the map ends */
   while (m->done < m->total) {
     if (interrupt_pending()) return sched_interrupted(L, m);
-    for (i = 0; i < m->ntasks && m->next <= m->total; i++)
+    for (i = 0; i < m->ntasks && m->next <= m->total && !interrupt_pending(); i++)
       if (m->tasks[i].co == NULL) sched_start(L, m, &m->tasks[i]);
-    if (m->done < m->total) sched_wait(L, m);
+    if (m->done < m->total && !interrupt_pending()) sched_wait(L, m);
     if (m->progress) sched_draw_progress(m, 0);
   }
   if (m->progress) sched_draw_progress(m, 1);

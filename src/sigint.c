@@ -33,7 +33,14 @@ void sigint_release(struct sigint_saved *saved) {
 
 static void sigint_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
-  if (!interrupt_pending() || sched_in_task(L)) return;
+  if (!interrupt_pending()) return;
+  if (sched_running(L)) { /* the scheduler stops every task and takes the flag (interrupt.h) */
+    if (sched_in_task(L)) {
+      lua_yield(L, 0); /* a count hook may yield, without values; the hook must return now */
+      return;
+    }
+    luaL_error(L, "interrupted!");
+  }
   interrupt_take(); /* the one error for it (see interrupt.h) */
   luaL_error(L, "interrupted!");
 }
@@ -46,6 +53,10 @@ static int sigint_l_watch(lua_State *L) {
   lua_sethook(co, sigint_hook, LUA_MASKCOUNT, SIGINT_HOOK_COUNT);
   (void)sigint_install(&old, SA_RESETHAND); /* for good: nothing to restore before os.exit */
   return 0;
+}
+
+void sigint_watch_task(lua_State *co) {
+  if (lua_gethook(co) == NULL) lua_sethook(co, sigint_hook, LUA_MASKCOUNT, SIGINT_HOOK_COUNT);
 }
 
 void sigint_push_watch(lua_State *L) { lua_pushcfunction(L, sigint_l_watch); }

@@ -29,10 +29,18 @@ void sigint_release(struct sigint_saved *saved);
 /*
  * Pushes watch(co): sets a count hook on coroutine co (inherited by the coroutines it creates,
  * such as telnyx.map's tasks) that raises "interrupted!" once the flag is up, outside a
- * telnyx.map task (inside one the scheduler reports it for every task, see interrupt.h); and
+ * telnyx.map (while one runs its scheduler reports it for every task, see interrupt.h: the
+ * hook yields a task back to it at once, and elsewhere, in a coroutine a task made or where
+ * no yield is allowed, raises "interrupted!" and leaves the flag up for it); and
  * makes SIGINT raise the flag for the rest of the process, once (SA_RESETHAND: a second
  * Ctrl-C kills, as with lua.c). For scripts, which end with os.exit.
  */
 void sigint_push_watch(lua_State *L);
+
+/*
+ * Gives a telnyx.map task's coroutine watch's hook when it has no hook of its own (a map run
+ * outside cli.main: at the REPL, in lua5.4 -e), so Ctrl-C stops a task's CPU-bound code too.
+ */
+void sigint_watch_task(lua_State *co);
 
 #endif
