@@ -87,6 +87,54 @@ describe("Ctrl-C", function()
       assert.are.equal(1, r.status, r.stderr)
       assert.matches("interrupted", r.stderr, 1, true)
     end)
+
+    -- The task's own Lua code never yields: the hook gives the scheduler control (a yield
+    -- from a count hook), which stops every task and raises the map's one InterruptedError.
+    it(host .. ": a CPU-bound loop inside a telnyx.map task stops at the first SIGINT", function()
+      local r = interrupt(argv(script("mapcpu.lua", [[
+        local c = telnyx.new()
+        local ok, err = pcall(telnyx.map, { 1, 2, 3 }, function(i)
+          if i == 1 then io.stderr:write("looping\n") end
+          while true do end
+        end, { concurrency = 2 })
+        io.stderr:write(("caught %s: %s, pending %d\n"):format(err.type, err.message, #err.pending))
+        error(err)
+      ]])))
+      assert.is_false(r.timed_out, "still running after the first SIGINT")
+      assert.matches("looping", r.stderr, 1, true)
+      assert.matches("caught InterruptedError: interrupted: 0 of 3 items done, 0 failed, 1 outcome unknown, 2 not started, pending 3",
+                     r.stderr, 1, true)
+      assert.are.equal(1, r.status, r.stderr)
+    end)
+  end
+
+  -- Outside cli.main no hook watches the tasks (lua.c's handler sets one on the main thread
+  -- only): the map gives its tasks one, and raises the flag on SIGINT while it runs.
+  local SPINS = {
+    ["in a pcall"] = { "while true do pcall(function() while true do end end) end",
+                       "0 of 2 items done, 0 failed, 1 outcome unknown, 1 not started" },
+    -- not a task: the hook raises there, the task fails, the scheduler still reports it once
+    ["in a coroutine of its own"] = { "coroutine.wrap(function() while true do end end)()",
+                                      "1 of 2 items done, 1 failed, 0 outcome unknown, 1 not started" },
+  }
+  for _, host in ipairs { "telnyx-lua", "lua5.4" } do
+    for where, spin in pairs(SPINS) do
+      it(host .. " -e: a task spinning " .. where .. " stops at the first SIGINT", function()
+        local code = ([[
+          local telnyx = require "telnyx"
+          local ok, err = pcall(telnyx.map, { 1, 2 }, function(i)
+            io.stderr:write("looping\n")
+            %s
+          end, { concurrency = 1 })
+          io.stderr:write(("caught %%s: %%s\n"):format(err.type, err.message))
+        ]]):format(spin[1])
+        local r = interrupt { host == "lua5.4" and "lua5.4" or cli.HOST, "-e", code }
+        assert.is_false(r.timed_out, "still running after the first SIGINT")
+        assert.matches("looping", r.stderr, 1, true)
+        assert.matches("caught InterruptedError: interrupted: " .. spin[2], r.stderr, 1, true)
+        assert.are.equal(0, r.status, r.stderr)
+      end)
+    end
   end
 
   it("stock lua5.4 -e: a blocking request raises lua.c's 'interrupted!' at the first SIGINT", function()

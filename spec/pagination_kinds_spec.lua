@@ -1,7 +1,8 @@
 -- The pager for every pagination kind of the API (scripts/build/SOURCES.md), against canned
 -- pages served in order by the mock's fault rules: each kind walks every page, asks for the
 -- next one with its own query parameter, and stops on its own rule. Servers that page
--- dishonestly (a page number that does not advance, a cursor seen before, absurd totals) end
+-- dishonestly (a page number that does not advance, a cursor seen before, the same pages for
+-- every page number asked, absurd totals) end
 -- the walk with an error naming the field, never an endless walk.
 local telnyx = require "telnyx"
 local mock = require "spec.support.mock"
@@ -188,6 +189,47 @@ describe("pagination kinds", function()
       serve("/v2/kinds/", { { records = { { id = 1 } }, totalRecords = -1 } })
       err = H.failure(walk, list_op("PerPagePaginationV2")(c.billing_groups), 20)
       assert.matches("totalRecords that is not a count", err.message, 1, true)
+    end)
+
+    -- The kinds whose next page number is the last one sent + 1: the server's pages are the
+    -- only sign that it ignores the number.
+    local SENT = {
+      DefaultFlatPaginationTopLevelArray = function(list) return list end,
+      DefaultPaginationForQueues = function(list) return { queues = list } end,
+      DefaultPaginationForMessagingTollfree = function(list) return { records = list, total_records = 1e9 } end,
+      PerPagePaginationV2 = function(list) return { records = list, totalRecords = 1e9 } end,
+    }
+
+    for kind, page in pairs(SENT) do
+      it(kind .. ": a server that ignores the page number ends the walk with an error", function()
+        m:fault { path = "/v2/kinds/", status = 200, count = -1, body = page { { id = "x" }, { id = "y" } } }
+        local err = H.failure(walk, list_op(kind)(c.billing_groups), 50)
+        assert.is_true(telnyx.is_error(err, "APIStatusError"), tostring(err))
+        assert.matches("list response repeats a page: page 2 has the same items as an earlier page", err.message, 1, true)
+        assert.are.equal(2, #m:requests())
+      end)
+    end
+
+    it("items without ids: the same page again is found, different pages are walked", function()
+      local same = { { name = "n", tags = { "a", "b" } }, { name = "m", n = 1 } }
+      m:fault { path = "/v2/kinds/", status = 200, count = -1, body = { records = same, totalRecords = 1e9 } }
+      local err = H.failure(walk, list_op("PerPagePaginationV2")(c.billing_groups), 50)
+      assert.matches("repeats a page", err.message, 1, true)
+      m:reset()
+      serve("/v2/kinds/", {
+        { records = { { name = "n", tags = { "a" } } }, totalRecords = 3 },
+        { records = { { name = "n", tags = { "b" } } }, totalRecords = 3 }, -- differs only deep down
+        { records = { { name = "n", tags = { "b" }, x = 1 } }, totalRecords = 3 },
+      })
+      assert.are.equal(3, walk(list_op("PerPagePaginationV2")(c.billing_groups), 50))
+    end)
+
+    it("a cycle of pages that ignores the page number ends the walk", function()
+      local bodies = {}
+      for i = 1, 30 do bodies[i] = { queues = { { id = ({ "A", "B", "C" })[i % 3 + 1] } } } end
+      serve("/v2/kinds/", bodies)
+      local err = H.failure(walk, list_op("DefaultPaginationForQueues")(c.billing_groups), 25)
+      assert.matches("repeats a page", err.message, 1, true)
     end)
 
     it("a page without the kind's items array is an error naming it", function()

@@ -188,4 +188,30 @@ describe("telnyx.map against misuse of a task's coroutine", function()
     assert.are.equal("r1\ttrue", line(r, "r1"))
     assert.matches("^failures\t1\t.*closed", line(r, "failures"))
   end)
+
+  -- Metamethods run inside whatever telnyx.map is resuming (another task) or inside the
+  -- scheduler itself: neither may hand a waiting task's coroutine its continuation.
+  local FROM = {
+    ["__close"] = [[
+      local guard <close> = setmetatable({}, { __close = function()
+        print("resumer", coroutine.resume(cos[2]))
+      end })
+      return "done"
+    ]],
+    ["__gc"] = [[
+      setmetatable({}, { __gc = function() print("resumer", coroutine.resume(cos[2])) end })
+      collectgarbage()
+      collectgarbage()
+      return "done"
+    ]],
+  }
+  for name, body in pairs(FROM) do
+    it("a waiting task's coroutine resumed from another task's " .. name .. ": a clear error, the map ends", function()
+      local r = child(m, ("run(function() %s end)"):format(body))
+      assert.are.equal(0, r.status, r.stderr)
+      assert.matches("^resumer\tfalse\t.*only telnyx.map may resume it", line(r, "resumer"))
+      assert.are.equal("task 1 ok: done", line(r, "task 1"))
+      assert.matches("^task 2 fail: .*resumed outside telnyx.map", line(r, "task 2"))
+    end)
+  end
 end)

@@ -58,6 +58,7 @@ struct map {
   lua_Integer next, total, done, failed;
   int progress;
   double started_ms, drawn_ms;
+  struct interrupt_saved sig; /* SIGINT raises the flag for the whole map, also in lua5.4 */
   struct task tasks[];
 };
 
@@ -79,6 +80,26 @@ static struct task *sched_current(lua_State *L) {
  * task, and neither is a task's coroutine resumed by other code; their calls block.
  */
 int sched_in_task(lua_State *L) { return lua_isyieldable(L) && sched_current(L) != NULL; }
+
+#define SCHED_HOOK_COUNT 1000 /* instructions between looks at the interrupt flag */
+
+static void sched_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  if (!interrupt_pending()) return;
+  if (sched_active(L) != NULL) { /* the scheduler stops every task and takes the flag */
+    if (sched_in_task(L)) {
+      lua_yield(L, 0); /* a count hook may yield, without values; the hook must return now */
+      return;
+    }
+    luaL_error(L, "interrupted!");
+  }
+  interrupt_take(); /* the one error for it (see interrupt.h) */
+  luaL_error(L, "interrupted!");
+}
+
+void sched_watch(lua_State *co, int only_if_none) {
+  if (!only_if_none || lua_gethook(co) == NULL) lua_sethook(co, sched_hook, LUA_MASKCOUNT, SCHED_HOOK_COUNT);
+}
 
 /* Where a waiting call continues: only when telnyx.map resumed this very task. */
 static int sched_continue(lua_State *L, int status, lua_KContext ctx) {
@@ -215,6 +236,7 @@ static void sched_resume(lua_State *L, struct map *m, struct task *task, int nar
   if (status == LUA_YIELD) {
     lua_pop(co, nres);
     if (task->state != TASK_RUNNING) return; /* a call waits: sched_await_* said on what */
+    if (interrupt_pending()) return; /* stopped by Ctrl-C (sched_hook): the map ends */
     lua_pushliteral(L, "telnyx.map: the task function yielded; use coroutine.wrap for your own "
                        "coroutines inside a task");
     sched_record_failure(L, m, task);
@@ -237,6 +259,7 @@ static void sched_start(lua_State *L, struct map *m, struct task *task) {
   lua_State *co;
   lua_getiuservalue(L, MAP_STATE, 1);
   co = lua_newthread(L);
+  sched_watch(co, 1); /* Ctrl-C stops its Lua loops too (one a script set stays) */
   lua_rawseti(L, -2, slot);
   lua_pop(L, 1);
   task->co = co;
@@ -348,6 +371,7 @@ static int sched_map_close(lua_State *L) {
   if (m->closed) return 0;
   m->closed = 1;
   m->current = NULL;
+  interrupt_release(&m->sig);
   for (i = 0; i < m->ntasks; i++)
     if (m->tasks[i].co != NULL) sched_free_task(L, 1, &m->tasks[i]);
   if (sched_active(L) == m) {
@@ -420,11 +444,12 @@ static int sched_map(lua_State *L) {
   lua_toclose(L, MAP_STATE);
   lua_pushvalue(L, MAP_STATE);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &sched_active_key);
+  interrupt_catch(&m->sig); /* released by __close, however the map ends */
   while (m->done < m->total) {
     if (interrupt_pending()) return sched_interrupted(L, m);
-    for (i = 0; i < m->ntasks && m->next <= m->total; i++)
+    for (i = 0; i < m->ntasks && m->next <= m->total && !interrupt_pending(); i++)
       if (m->tasks[i].co == NULL) sched_start(L, m, &m->tasks[i]);
-    if (m->done < m->total) sched_wait(L, m);
+    if (m->done < m->total && !interrupt_pending()) sched_wait(L, m);
     if (m->progress) sched_draw_progress(m, 0);
   }
   if (m->progress) sched_draw_progress(m, 1);

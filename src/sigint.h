@@ -6,12 +6,13 @@
 /*
  * Ctrl-C in a script computing: lua.c's SIGINT handler (and the host's) sets a hook on the
  * main thread only, which a coroutine created before it does not have; telnyx.cli.main runs
- * a script in one. (Ctrl-C while the module waits is interrupt.h's interrupt_catch.)
+ * a script in one. (Ctrl-C while the module waits is interrupt.h's interrupt_catch; in a
+ * telnyx.map task, sched.h's sched_watch.)
  *
- * Pushes watch(co), telnyx._watch_interrupts: sets a count hook on coroutine co (inherited by
- * the coroutines it creates, such as telnyx.map's tasks) that raises "interrupted!" once the
- * flag is up, outside a telnyx.map task (inside one the scheduler reports it for every task,
- * see interrupt.h); and makes SIGINT raise the flag for the rest of the process, once.
+ * Pushes watch(co), telnyx._watch_interrupts: gives coroutine co (and the coroutines it
+ * creates, which inherit it) sched_watch's hook, and makes SIGINT raise the flag for the rest
+ * of the process, once (a second Ctrl-C kills, as with lua.c): for scripts, which end with
+ * os.exit.
  */
 void sigint_push_watch(lua_State *L);
 

@@ -132,6 +132,39 @@ local function next_cursor(state, page, path)
   return v
 end
 
+-- The items of a value in a canonical text (sorted keys): equal texts, equal values. An item
+-- with a scalar id is known by it.
+local function canonical(v, out, top)
+  if type(v) ~= "table" then
+    out[#out + 1] = type(v) .. ":" .. tostring(v)
+    return
+  end
+  if top and (type(v.id) == "string" or math.type(v.id) == "integer") then
+    out[#out + 1] = "id:" .. type(v.id) .. ":" .. v.id
+    return
+  end
+  local keys, names = {}, {}
+  for k in pairs(v) do
+    keys[#keys + 1] = k
+    names[k] = type(k) .. ":" .. tostring(k)
+  end
+  table.sort(keys, function(a, b) return names[a] < names[b] end)
+  out[#out + 1] = "{"
+  for _, k in ipairs(keys) do
+    out[#out + 1] = names[k]
+    canonical(v[k], out, false)
+  end
+  out[#out + 1] = "}"
+end
+
+-- A page's fingerprint: its length and its first and last items (constant memory per page).
+local function fingerprint(items)
+  local out = { tostring(#items) }
+  canonical(items[1], out, true)
+  canonical(items[#items], out, true)
+  return table.concat(out, "\0")
+end
+
 -- Decides from a fetched page what to ask for next (state.next_value) or that the walk is done.
 local function advance(state, page, items)
   local kind = state.kind_spec
@@ -157,6 +190,18 @@ local function advance(state, page, items)
     state.next_value = number + 1
   else
     local sent = state.next_value
+    -- The number is ours, not the server's: a server that ignores it answers the same pages
+    -- again, and only the items can tell. Compared with the previous page, and (Brent's way,
+    -- as for cursors) with one saved at powers of two, so a cycle of pages ends too.
+    local fp = fingerprint(items)
+    if fp == state.last_fingerprint or fp == state.saved_fingerprint then
+      bad_page(string.format("list response repeats a page: page %d has the same items as an "
+                             .. "earlier page (the server ignored %s)", sent, kind.param), url_of(state))
+    end
+    state.last_fingerprint, state.steps = fp, (state.steps or 0) + 1
+    if state.steps >= (state.power or 1) then
+      state.saved_fingerprint, state.power, state.steps = fp, (state.power or 1) * 2, 0
+    end
     local until_number = kind.until_number and count_of(state, page[kind.until_number], kind.until_number)
     local until_seen = kind.until_seen and count_of(state, page[kind.until_seen], kind.until_seen)
     if (until_number and sent >= until_number) or (until_seen and state.seen >= until_seen) then
