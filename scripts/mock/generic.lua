@@ -38,7 +38,11 @@ local function collection_info(c)
   c.record_schema = schema or false
   local props = schema and schema.properties or {}
   local id_param = c.items[1] and c.items[1].id_param
-  c.id_field = (props.id and "id") or (id_param and props[id_param] and id_param) or nil
+  -- the item path's parameter names the id field, in full or by its last word
+  -- ({queue_sid} -> sid), so that seeded records differ as the API's do
+  local short = id_param and id_param:match("_(%w+)$")
+  c.id_field = (props.id and "id") or (id_param and props[id_param] and id_param)
+    or (short and props[short] and short) or nil
   local id_schema = c.id_field and c.list and c.list.api.deref(props[c.id_field])
   c.int_ids = id_schema and (id_schema.type == "integer" or id_schema.type == "number") or false
   return c
