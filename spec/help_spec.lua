@@ -116,6 +116,25 @@ describe("telnyx-lua --help and --version", function()
     end
   end)
 
+  it("--help names every environment variable the code reads", function()
+    local r = cli.run { cli.HOST, "--help" }
+    -- Names read through a table, a macro or a computed name, which the scan below cannot see.
+    local names = { "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "TELNYX_MAX_RESPONSE_BYTES",
+                    "LUA_INIT_5_4", "LUA_INIT", "LUA_PATH", "LUA_CPATH" }
+    local p = assert(io.popen("ls -1 " .. cli.ROOT .. "/src/*.c " .. cli.ROOT .. "/lua/telnyx/*.lua"))
+    for path in p:lines() do
+      local f = assert(io.open(path, "r"))
+      for name in f:read("a"):gmatch('env%("([%w_]+)"%)') do names[#names + 1] = name end
+      f:close()
+    end
+    p:close()
+    assert.truthy(#names > 20)
+    for _, name in ipairs(names) do
+      -- LD_PRELOAD only tells whether valgrind watches (see src/alloc.c): not a setting.
+      if name ~= "LD_PRELOAD" then assert.truthy(r.stdout:find("%f[%w_]" .. name .. "%f[^%w_]"), name) end
+    end
+  end)
+
   it("--version names telnyx-lua, Lua and libcurl, exit 0; -v stays as before", function()
     local r = cli.run { cli.HOST, "--version" }
     assert.are.equal(0, r.status)
