@@ -211,6 +211,16 @@ describe("scripts/rotate-ip-allowlist.lua", function()
       assert.matches('"failures":[]', r.stdout, 1, true)
       assert.are.equal("", r.stderr)
     end)
+
+    it("--help's --json line names every key --json prints", function()
+      local r = rotate({ "--help" })
+      assert.are.equal(0, r.status, r.stderr)
+      local line = assert(r.stdout:match("\n%s*%-%-json%s+([^\n]+)"), r.stdout)
+      local named = {}
+      for key in assert(line:match("{([^}]*)}"), line):gmatch("[%w_]+") do named[#named + 1] = key end
+      table.sort(named)
+      assert.are.same({ "add", "added", "applied", "failures", "keep", "remove", "removed" }, named)
+    end)
   end)
 
   describe("--apply", function()
