@@ -39,6 +39,27 @@ describe("telnyx.help", function()
     assert.truthy(plain_find(telnyx.help("no_such_thing.at_all"), "no resource or method named"))
   end)
 
+  it("gives every public field of the module an entry of its own, telnyx.new with every option", function()
+    local text = telnyx.help(telnyx, { width = 1000 })
+    assert.falsy(plain_find(text, "A function."))
+    for _, opt in ipairs({ "api_key", "base_url", "timeout", "max_retries", "headers", "connect_timeout",
+                           "ca_bundle", "proxy" }) do
+      assert.truthy(text:match("telnyx%.new{[^}]*%f[%w_]" .. opt .. " =[^}]*}"), opt)
+    end
+    assert.truthy(plain_find(text, "telnyx.file(path [, {filename =, content_type =}])"))
+    assert.truthy(plain_find(text, "telnyx.file{data =, filename =, content_type =}"))
+  end)
+
+  it("describes the module's functions and values given themselves", function()
+    local file = telnyx.help(telnyx.file)
+    assert.matches("^telnyx%.file%(path", file)
+    assert.truthy(plain_find(file, "multipart/form-data") and plain_find(file, "octet-stream"))
+    assert.matches("^telnyx%.json%.nulls%(t%)\n.*null fields", telnyx.help(telnyx.json.nulls))
+    assert.matches("^telnyx%.json%.array", telnyx.help(telnyx.json.array))
+    assert.matches("^telnyx%.new{", telnyx.help(telnyx.new))
+    assert.matches("^telnyx%.null\n", telnyx.help(telnyx.null))
+  end)
+
   it("states every method's return shape", function()
     for _, op in ipairs(all_ops()) do
       -- wide: a long resource name must not wrap the phrases looked for

@@ -423,8 +423,16 @@ end
 
 -- What each field of the module is for; fields not listed still show, by type.
 local MODULE_FIELDS = {
-  new = { "telnyx.new{api_key =, base_url =, timeout =, max_retries =, headers =}",
-          "A client; api_key defaults to env TELNYX_API_KEY, base_url to TELNYX_BASE_URL." },
+  new = { "telnyx.new{api_key =, base_url =, timeout =, max_retries =, headers =, connect_timeout =, " ..
+          "ca_bundle =, proxy =}",
+          "A client; api_key defaults to env TELNYX_API_KEY, base_url to TELNYX_BASE_URL. timeout " ..
+          "(per attempt) and connect_timeout are seconds; ca_bundle is a PEM file of trusted CAs (default " ..
+          "TELNYX_CA_BUNDLE); proxy a URL, false for none (default https_proxy, HTTPS_PROXY, " ..
+          "all_proxy, ALL_PROXY, minus NO_PROXY)." },
+  file = { "telnyx.file(path [, {filename =, content_type =}])\ntelnyx.file{data =, filename =, content_type =}",
+           "A file to send: a file part of a multipart/form-data body ({file = telnyx.file(\"a.wav\")}), " ..
+           "or a whole application/octet-stream body. A path is read while sending (and again on a " ..
+           "retry); data is a string in memory." },
   map = { "telnyx.map(items, fn, {concurrency = 8, progress = true})",
           "Bulk work: fn(item, i) for each item, requests in parallel; returns results " ..
           "(results[i] what fn returned, nil for a failed item; results.n the number of items: " ..
@@ -436,11 +444,43 @@ local MODULE_FIELDS = {
            "method (also by name: telnyx.help(\"billing_groups.create\")), a pager or an error." },
   null = { "telnyx.null", "JSON null, to send one ({description = telnyx.null}); a null " ..
            "inside a decoded array. A decoded record's null field reads as nil instead." },
-  json = { "telnyx.json.encode(v), telnyx.json.decode(s), telnyx.json.nulls(t)",
+  json = { "telnyx.json.encode(v), telnyx.json.decode(s), telnyx.json.nulls(t), telnyx.json.array(t)",
            "JSON, with null and [] kept: a record's null fields (nil, left out by pairs, listed " ..
            "by nulls) are encoded again as null." },
   VERSION = { "telnyx.VERSION", "The module's version." },
 }
+
+-- The same for telnyx.json's fields, shown when one of them is asked about.
+local JSON_FIELDS = {
+  encode = { "telnyx.json.encode(v)", "JSON text of v: integers exact, a decoded record's null " ..
+             "fields written as null, an array marked by decode or telnyx.json.array as [] when empty." },
+  decode = { "telnyx.json.decode(s)", "The value of JSON text s: a null field of a record reads as nil " ..
+             "(listed by telnyx.json.nulls), a null in an array as telnyx.null; errors give the byte position." },
+  nulls = { "telnyx.json.nulls(t)", "The names of a decoded record's null fields (an array, in no " ..
+            "particular order): pairs leaves them out, since they read as nil." },
+  array = { "telnyx.json.array([t])", "Marks t (or a new table) as a JSON array, so that an empty " ..
+            "one is encoded as [] rather than {}; returns it." },
+  null = MODULE_FIELDS.null,
+}
+
+-- An entry's signature: each of its "\n"-separated forms wrapped on its own, so none runs past
+-- the width.
+local function signature_lines(text, width, indent, rest)
+  local lines = {}
+  for form in text:gmatch("[^\n]+") do lines[#lines + 1] = wrap(form, width, indent, rest) end
+  return table.concat(lines, "\n")
+end
+
+-- The entry of a value of the module or of telnyx.json (telnyx.file, telnyx.json.nulls), or nil.
+local function module_entry(x)
+  for k, v in pairs(telnyx) do
+    if v == x and not util.is_internal(k) and MODULE_FIELDS[k] then return MODULE_FIELDS[k] end
+  end
+  for k, v in pairs(telnyx.json) do
+    if v == x and JSON_FIELDS[k] then return JSON_FIELDS[k] end
+  end
+  return nil
+end
 
 local function help_module(width)
   local out = {}
@@ -448,7 +488,7 @@ local function help_module(width)
   for _, k in ipairs(util.sorted_keys(telnyx)) do
     if not util.is_internal(k) then
       local entry = MODULE_FIELDS[k] or { "telnyx." .. k, "A " .. type(telnyx[k]) .. "." }
-      out[#out + 1] = "  " .. entry[1]
+      out[#out + 1] = signature_lines(entry[1], width, "  ", "    ")
       out[#out + 1] = wrap(entry[2], width, "      ", "      ")
     end
   end
@@ -553,7 +593,9 @@ function M.help_text(x, opts)
       local op = M.operation(d.op.resource, d.op.method) or d.op
       out = help_method(op, width)
     else
-      out = help_other(x, width)
+      local entry = module_entry(x)
+      out = entry and { signature_lines(entry[1], width, "", "    "), wrap(entry[2], width, "  ", "  ") }
+        or help_other(x, width)
     end
   end
   return table.concat(out, "\n") .. "\n"
