@@ -60,6 +60,37 @@ describe("telnyx.help", function()
     assert.matches("^telnyx%.null\n", telnyx.help(telnyx.null))
   end)
 
+  it("shows params as required exactly when a call without them is refused", function()
+    -- A child with no API key: a call the binding accepts stops at the key check (an error
+    -- object, or a pager that fetches nothing), one it refuses raises a plain string first.
+    local r = cli.run { cli.HOST, "-e", [[
+      local telnyx = require "telnyx"
+      local help = require "telnyx.help"
+      local c = telnyx.new { base_url = "http://127.0.0.1:9/v2" }
+      local n = 0
+      for _, name in ipairs(help.resource_names()) do
+        local res = c
+        for part in name:gmatch("[^.]+") do res = res[part] end
+        for _, method in ipairs(help.methods_of(name)) do
+          local op = help.operation(name, method)
+          local pos = op.positional or op.path_param
+          local sig = telnyx.help(name .. "." .. method, { width = 10000 }):match("^[^%c]*")
+          local shows = sig:find("params", 1, true) ~= nil and not sig:find("%[,? ?params")
+          local ok, err = pcall(res[method], res, pos and "x1" or nil)
+          local refused = not ok and type(err) == "string"
+          -- A required query parameter is left to the API to refuse, but help shows it too.
+          local query_required = false
+          for _, q in ipairs(op.query or {}) do query_required = query_required or q.required == true end
+          if shows ~= (refused or query_required) then print(sig, tostring(err)) end
+          n = n + 1
+        end
+      end
+      print("checked " .. n)
+    ]] }
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("^checked %d%d%d+\n$", r.stdout)
+  end)
+
   it("states every method's return shape", function()
     for _, op in ipairs(all_ops()) do
       -- wide: a long resource name must not wrap the phrases looked for

@@ -283,8 +283,11 @@ describe("telnyx.repl.help_text", function()
 
   it("gives the call's shape, enums, defaults and an example from the required fields", function()
     local text = repl.help_text(client.billing_groups.create, { width = 100 })
-    assert.truthy(plain_find(text, "client.billing_groups:create(params [, opts])"))
+    -- no required field: an empty call is accepted (it sends {}), so params is optional
+    assert.truthy(plain_find(text, "client.billing_groups:create([params [, opts]])"))
     assert.truthy(plain_find(text, 'client.billing_groups:create{name = "..."}'))
+    text = repl.help_text(client.messages.send, { width = 100 })
+    assert.truthy(plain_find(text, "client.messages:send(params [, opts])")) -- `to` is required
     text = repl.help_text(client.addresses.actions.accept_suggestions, { width = 100 })
     assert.truthy(plain_find(text, "accept_suggestions(id [, params [, opts]])"))
     text = repl.help_text(client.addresses.list, { width = 100 })

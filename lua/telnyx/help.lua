@@ -189,9 +189,23 @@ local function example_calls(op)
   return { prefix .. "()" }
 end
 
+-- As the binding decides (src/resource.c): no params slot only when nothing could go in it.
 local function takes_params(op)
   return op.body ~= nil or paginated(op) or (op.query and #op.query > 0)
-    or #named_path_params(op) > 0
+    or (op.headers and #op.headers > 0) or #named_path_params(op) > 0
+end
+
+-- Whether a call must give params: the binding refuses an empty one when a body field, query
+-- parameter or header is required, or a path parameter other than the positional one exists.
+local function params_required(op)
+  if #named_path_params(op) > 0 then return true end
+  if op.body and type(op.body.required) == "table" and #op.body.required > 0 then return true end
+  for _, list in ipairs({ op.body and op.body.fields or {}, op.query or {}, op.headers or {} }) do
+    for _, p in ipairs(list) do
+      if p.required then return true end
+    end
+  end
+  return false
 end
 
 -- "(id, params [, opts])", the argument shapes the binding accepts for this operation.
@@ -199,7 +213,7 @@ local function signature(op)
   local required, optional = {}, {}
   if positional(op) then required[#required + 1] = positional(op) end
   if takes_params(op) then
-    if (op.body and not op.body.optional) or #named_path_params(op) > 0 then
+    if params_required(op) then
       required[#required + 1] = "params"
     else
       optional[#optional + 1] = "params"
