@@ -247,8 +247,12 @@ static size_t http_budget_from_env(lua_State *L) {
   if (v == NULL || *v == '\0') return HTTP_DEFAULT_MAX_RESPONSE_BYTES;
   errno = 0;
   n = strtoull(v, &end, 10);
-  if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n == 0 || n > (unsigned long long)(SIZE_MAX / 2))
-    luaL_error(L, "%s must be a whole number of bytes from 1, got '%s'", HTTP_MAX_RESPONSE_ENV, v);
+  if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n == 0 || n > (unsigned long long)(SIZE_MAX / 2)) {
+    /* a setting of the process, not of the caller: no position (luaL_error would name the Lua
+       line whose call happened to come first) */
+    lua_pushfstring(L, "%s must be a whole number of bytes from 1, got '%s'", HTTP_MAX_RESPONSE_ENV, v);
+    lua_error(L);
+  }
   return (size_t)n;
 }
 
