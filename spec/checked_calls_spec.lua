@@ -35,6 +35,18 @@ describe("checked calls", function()
         .. "(did you mean contains?)", ranges.list, ranges, { filter = { cidr_block = { contain = "10." } } })
     end)
 
+    it("a missing required query parameter, flat or nested; given either way, it is sent", function()
+      local r = env.client.charges_breakdown
+      refused_with("charges_breakdown:retrieve: missing required query parameter 'start_date'", r.retrieve, r)
+      refused_with("charges_breakdown:retrieve: missing required query parameter 'start_date'",
+        r.retrieve, r, { end_date = "2025-02-01" })
+      env.m:clear_requests()
+      r:retrieve { start_date = "2025-01-01" }
+      local log = env.m:requests()
+      assert.are.equal(1, #log)
+      assert.matches("start_date=2025%-01%-01", log[1].query)
+    end)
+
     it("an unknown query parameter, and one with no near name", function()
       local r = env.client.telephony_credentials
       refused_with("telephony_credentials:list: unknown query parameter 'pgae' (did you mean page?)",

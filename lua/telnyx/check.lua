@@ -709,6 +709,19 @@ local function query_node(tree, name)
   return node
 end
 
+-- Whether the query parameter of wire name `wire` ("start_date", "filter[date][gte]") is in
+-- params, flat (params["filter[date][gte]"]) or nested (params.filter.date.gte).
+local function query_given(params, wire)
+  if params == nil then return false end
+  if params[wire] ~= nil then return true end
+  local v = params[wire:match("^[^%[]+")]
+  for seg in wire:gmatch("%[([^%]]*)%]") do
+    if type(v) ~= "table" then return false end
+    v = v[seg]
+  end
+  return v ~= nil
+end
+
 -- check(op, params): raises when `params` (the call's named arguments, or nil) break the spec.
 function M.check(op, params)
   local c = compile_op(op)
@@ -739,11 +752,19 @@ function M.check(op, params)
       end
     end
   end
-  -- Required body fields last, so a misspelled one is reported as the misspelling.
+  -- Required body fields and query parameters last, so a misspelled one is reported as the
+  -- misspelling.
   local body = op.body
   if type(body) == "table" and type(body.required) == "table" then
     for _, f in ipairs(body.required) do
       if params == nil or params[f] == nil then ctx.fail(("missing required field '%s'"):format(f)) end
+    end
+  end
+  -- (a list's page parameter is the pager's to set)
+  local kind = op.pagination and require("telnyx.pagination")[op.pagination]
+  for _, q in ipairs(type(op.query) == "table" and op.query or {}) do
+    if q.required == true and not (kind and q.name == kind.param) and not query_given(params, q.name) then
+      ctx.fail(("missing required query parameter '%s'"):format(q.name))
     end
   end
 end
