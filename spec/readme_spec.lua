@@ -1,6 +1,6 @@
 -- The repository's Markdown documents: every relative link in README.md and
 -- scripts/bench/README.md names a file or directory that exists, inside the repository, so a
--- clone has no dead link and none that leads outside it (`../shared/...`).
+-- clone has no dead link and none that leads outside it (`../elsewhere/...`).
 local cli = require "spec.support.cli"
 
 local DOCUMENTS = { "README.md", "scripts/bench/README.md" }
@@ -95,7 +95,7 @@ describe("markdown link checker", function()
     assert.equal("scripts/bench/run.lua", resolve("scripts/bench/README.md", "./run.lua"))
     assert.is_nil(resolve("README.md", "https://example.com/x"))
     assert.is_nil(resolve("README.md", "#performance"))
-    local path, why = resolve("README.md", "../shared/api/LUA-API.md")
+    local path, why = resolve("README.md", "../outside/doc.md")
     assert.is_nil(path)
     assert.matches("outside the repository", why)
     path, why = resolve("scripts/bench/README.md", "../../../x")
@@ -108,10 +108,10 @@ describe("markdown link checker", function()
 
   it("reports a dead link and a link outside the repository", function()
     local problems, checked = check("README.md",
-      "[ok](LICENSE) [dead](no/such/file.md) [out](../shared/api/LUA-API.md) [dir](spec/)")
+      "[ok](LICENSE) [dead](no/such/file.md) [out](../outside/doc.md) [dir](spec/)")
     assert.equal(3, checked)
     assert.same({ "no/such/file.md: no such file or directory: no/such/file.md",
-                  "../shared/api/LUA-API.md: points outside the repository" }, problems)
+                  "../outside/doc.md: points outside the repository" }, problems)
   end)
 end)
 
