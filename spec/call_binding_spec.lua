@@ -1,5 +1,5 @@
 -- Argument binding of the whole API's call shape (LUA-API.md "The whole API"), with operation
--- entries of the generated table's format (API19.md) bound by telnyx._bind_op: positional and
+-- entries of the generated table's format (scripts/build/TABLE.md) bound by telnyx._bind_op: positional and
 -- keyword path parameters, declared headers, query parameters beside a body, the escape hatches
 -- extra_query / extra_body / extra_headers, per-operation servers, and answers that are not
 -- JSON. What reached the server is read from the mock's request log.

@@ -4,7 +4,7 @@
 -- empty; unknown resources and methods raise at indexing; extra_query, extra_body and
 -- extra_headers reach the mock unchecked. The checker's handling of what only the full table
 -- states (nested fields, lengths, patterns, exclusive bounds...) is checked on entries written
--- in that format (the lead's API19.md).
+-- in that format (scripts/build/TABLE.md).
 local R = require "spec.support.resources"
 local telnyx = require "telnyx"
 

@@ -17,7 +17,7 @@ local function all_ops()
   return ops
 end
 
-local function is_list(op) return op.pagination ~= nil or op.paginated == true end
+local function is_list(op) return op.pagination ~= nil end
 
 describe("telnyx.help", function()
   local client = telnyx.new { api_key = "KEYhelpSPEC0123456789", base_url = "http://127.0.0.1:9/v2" }

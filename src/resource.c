@@ -289,10 +289,8 @@ static const char *resource_op_name(lua_State *L, int op_idx) {
 }
 
 /*
- * What an operation takes, read from its entry (the fields of the generated table, see
- * lua/telnyx/resources.lua). Entries of the older format name one `path_param` and say
- * `paginated`: read as path_params = {path_param}, positional = path_param and the
- * DefaultFlatPagination kind. Strings point into the entry, which outlives the call.
+ * What an operation takes, read from its entry (scripts/build/TABLE.md). Strings point into
+ * the entry, which outlives the call.
  */
 struct resource_shape {
   const char *positional;   /* NULL: none */
@@ -310,25 +308,17 @@ static int resource_field_len(lua_State *L, const char *name) {
 
 static void resource_read_shape(lua_State *L, int op_idx, struct resource_shape *sh) {
   lua_pushvalue(L, op_idx);
-  if (lua_getfield(L, -1, "positional") != LUA_TSTRING) {
-    lua_pop(L, 1);
-    lua_getfield(L, -1, "path_param");
-  }
+  lua_getfield(L, -1, "positional");
   sh->positional = lua_tostring(L, -1);
   lua_pop(L, 1);
   sh->npath = resource_field_len(L, "path_params");
-  if (sh->npath < 0) sh->npath = sh->positional != NULL;
+  if (sh->npath < 0) sh->npath = 0;
   sh->nquery = resource_field_len(L, "query");
   sh->nheaders = resource_field_len(L, "headers");
   if (sh->nquery < 0) sh->nquery = 0;
   if (sh->nheaders < 0) sh->nheaders = 0;
-  if (lua_getfield(L, -1, "pagination") == LUA_TSTRING) {
-    sh->pagination = lua_tostring(L, -1);
-  } else {
-    lua_getfield(L, -2, "paginated");
-    sh->pagination = lua_toboolean(L, -1) ? "DefaultFlatPagination" : NULL;
-    lua_pop(L, 1);
-  }
+  lua_getfield(L, -1, "pagination");
+  sh->pagination = lua_tostring(L, -1);
   lua_pop(L, 1);
   sh->has_body = lua_getfield(L, -1, "body") == LUA_TTABLE;
   sh->content_type = NULL;

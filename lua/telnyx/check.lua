@@ -1,5 +1,5 @@
 -- The check of a call's arguments against its operation's entry in the generated table
--- (lua/telnyx/resources.lua; the format is the lead's API19.md, and the older entries, where an
+-- (lua/telnyx/resources.lua and lua/telnyx/api/; the format is scripts/build/TABLE.md, where an
 -- absent key means "not stated"), made before anything is built or sent; and the "did you mean"
 -- suggestion shared with the unknown-name errors of the Client's and Resources' __index.
 --
@@ -644,7 +644,7 @@ local function compile_op(op)
       c.other[header_key(h.name)] = h
     end
   end
-  c.list = op.paginated == true or op.pagination ~= nil or op.method == "list"
+  c.list = op.pagination ~= nil or op.method == "list"
   local names = {}
   for _, n in ipairs(c.body_fields and c.body_fields.names or {}) do names[#names + 1] = n end
   if c.query then

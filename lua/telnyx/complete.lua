@@ -174,7 +174,7 @@ local function param_names(op, keys)
   end
   if #keys == 0 then
     for _, name in ipairs(op.path_params or {}) do
-      if name ~= (op.positional or op.path_param) then names[name] = true end
+      if name ~= op.positional then names[name] = true end
     end
   end
   return names

@@ -28,7 +28,7 @@ local function pad_right(s, n) return s .. string.rep(" ", n - #s) end
 ---------------------------------------------------------------------------
 -- The generated API table, read through this accessor only (both layouts: the old single file
 -- with `operations`, and the index `resources[name] = {module =, methods =}` whose operations
--- live in lua/telnyx/api/<module>.lua, see API19.md). Nothing is loaded until help is asked.
+-- live in lua/telnyx/api/<module>.lua, see scripts/build/TABLE.md). Nothing is loaded until help is asked.
 ---------------------------------------------------------------------------
 
 local index        -- require "telnyx.resources", on first use
@@ -104,8 +104,8 @@ local function children_of(name)
 end
 
 -- What differs between the two layouts of an entry, read in one place.
-local function positional(op) return op.positional or op.path_param end
-local function paginated(op) return op.pagination ~= nil or op.paginated == true end
+local function positional(op) return op.positional end
+local function paginated(op) return op.pagination ~= nil end
 local function response_kind(op)
   if op.response then return op.response end
   if (op.accept or ""):match("^text/") then return "text" end

@@ -1,6 +1,6 @@
 #!/usr/bin/env lua5.4
 -- Turns the Telnyx OpenAPI spec and the official SDK's method names into the client's API
--- table (the contract: /work/wt/API19.md, summarised in README "Resources"): a small index,
+-- table (its format: scripts/build/TABLE.md): a small index,
 -- lua/telnyx/resources.lua, loaded at the first resource access, and one file per top-level
 -- resource, lua/telnyx/api/<top>.lua, loaded at the first access to a resource under it, so
 -- the whole API costs nothing at start. Long operation descriptions go to
@@ -194,7 +194,7 @@ end
 
 local object_fields
 
--- The attributes help() shows and the client may check (API19.md's <param>): type, format,
+-- The attributes help() shows and the client may check (TABLE.md's <param>): type, format,
 -- enum, default, the numeric and length bounds, pattern, example (scalars only), description,
 -- deprecated. A keyword missing on the schema is taken from its first oneOf/anyOf alternative
 -- that has it. With `nest` (body fields), arrays get `items` and objects their `fields`, or
