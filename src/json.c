@@ -604,6 +604,27 @@ static void json_read_value(struct json_dec *d) {
   }
 }
 
+/* Pushes the decoder's caches kept across calls: the null-fields metatables by depth, and the
+   key cache (its user value: the key strings). Made at the first decode, not at load: a script
+   may never decode. */
+static void json_push_caches(lua_State *L) {
+  struct json_seen *key;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &json_shapes_key) == LUA_TTABLE) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &json_keys_key);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_createtable(L, JSON_HINT_DEPTH, 0);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &json_shapes_key);
+  key = lua_newuserdatauv(L, sizeof *key * JSON_HINT_DEPTH * JSON_KEY_SLOTS, 1);
+  memset(key, 0, sizeof *key * JSON_HINT_DEPTH * JSON_KEY_SLOTS);
+  lua_createtable(L, JSON_HINT_DEPTH * JSON_KEY_SLOTS, 0);
+  lua_setiuservalue(L, -2, 1);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &json_keys_key);
+}
+
 /* Protected part of json_decode: [text pointer, length] -> [value]. */
 static int json_decode_protected(lua_State *L) {
   struct json_dec d;
@@ -616,9 +637,8 @@ static int json_decode_protected(lua_State *L) {
   d.array_mt = lua_gettop(L);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &json_null_key);
   d.null = lua_gettop(L);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_shapes_key);
-  d.shapes = lua_gettop(L);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_keys_key);
+  json_push_caches(L);
+  d.shapes = lua_gettop(L) - 1;
   d.key = lua_touserdata(L, -1);
   lua_getiuservalue(L, -1, 1);
   d.keys = lua_gettop(L);
@@ -929,11 +949,6 @@ void json_open(lua_State *L) {
   static const luaL_Reg funcs[] = {{"encode", json_l_encode}, {"decode", json_l_decode},
                                    {"array", json_l_array},   {"nulls", json_l_nulls},
                                    {NULL, NULL}};
-  struct json_seen *key = lua_newuserdatauv(L, sizeof *key * JSON_HINT_DEPTH * JSON_KEY_SLOTS, 1);
-  memset(key, 0, sizeof *key * JSON_HINT_DEPTH * JSON_KEY_SLOTS);
-  lua_createtable(L, JSON_HINT_DEPTH * JSON_KEY_SLOTS, 0);
-  lua_setiuservalue(L, -2, 1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &json_keys_key);
   if (luaL_newmetatable(L, JSON_ARRAY_MT)) {
     lua_pushliteral(L, "array");
     lua_setfield(L, -2, "__jsontype");
@@ -953,8 +968,6 @@ void json_open(lua_State *L) {
     lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &json_null_key);
-    lua_createtable(L, JSON_HINT_DEPTH, 0);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &json_shapes_key);
   }
   luaL_newlib(L, funcs);
   lua_rotate(L, -2, 1);

@@ -19,6 +19,8 @@ function M.setup(args, root)
   M.FAULTS = args.build .. "/bench/faults"
   M.CURL_FLOOR = args.build .. "/bench/curl_floor"
   M.HOST = args.host
+  -- the baseline build of instructions.lua, when make could build it from the history
+  M.BASELINE_HOST = args.build .. "/bench/baseline/build/telnyx-lua"
   M.WORKLOAD = path("scripts/bench/workload.lua")
   M.ROTATE = path("scripts/rotate-ip-allowlist.lua")
   M.MOCK = path("scripts/mock-server.lua")

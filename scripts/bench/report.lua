@@ -55,7 +55,7 @@ function M.text(seconds)
   for _, line in ipairs(results.derived) do text[#text + 1] = "- " .. line end
   for _, line in ipairs(results.notes) do text[#text + 1] = "- " .. line end
   text[#text + 1] = ""
-  for _, line in ipairs(instructions.lines(cfg.HOST)) do text[#text + 1] = line end
+  for _, line in ipairs(instructions.lines(cfg.HOST, cfg.BASELINE_HOST)) do text[#text + 1] = line end
   text[#text + 1] = format("Machine: %s.", machine.describe())
   text[#text + 1] = ""
   text[#text + 1] = format("`make bench`%s, %d runs per measurement (startup %d), total %.0f s.",
