@@ -175,6 +175,42 @@ describe("checked calls", function()
     end)
   end)
 
+  describe("bodies that come whole (raw bytes, a JSON array)", function()
+    it("a required one left out is refused; beside it, query parameters are still checked", function()
+      local keys = env.client.storage.kvs.keys
+      refused_with("storage.kvs.keys:update: missing the request body (raw bytes, a string or a telnyx.file): "
+        .. "pass it as params.body, or in place of params", keys.update, keys, "k1", { id = "ns1" })
+      refused_with("storage.kvs.keys:update: unknown query parameter 'ttl_sec' (did you mean ttl_secs?)",
+        keys.update, keys, "k1", { id = "ns1", ttl_sec = 60, body = "v" })
+      local reasons = env.client.call_reasons
+      refused_with("call_reasons:validate: missing the request body (a JSON array): pass it as params.body",
+        reasons.validate, reasons)
+      refused_with("call_reasons:validate: params must have named keys, got the key 1 (number); the body "
+        .. "(a JSON array) goes whole in params.body", reasons.validate, reasons, { "spam" })
+      refused_with("call_reasons:validate: unknown parameter 'bdy' (did you mean body?)",
+        reasons.validate, reasons, { bdy = { "spam" } })
+    end)
+
+    it("given, it is sent, with the query parameters beside it", function()
+      env.m:clear_requests()
+      local keys = env.client.storage.kvs.keys
+      keys:update("k1", { id = "ns1", ttl_secs = 60, body = "value bytes" })
+      local log = env.m:requests()
+      assert.are.equal(1, #log)
+      assert.are.equal("PUT", log[1].method)
+      assert.are.equal("/v2/storage/kvs/ns1/keys/k1", log[1].path)
+      assert.are.equal("ttl_secs=60", log[1].query)
+      assert.are.equal("value bytes", log[1].body)
+      env.m:clear_requests()
+      local reasons = env.client.call_reasons
+      reasons:validate { body = { "Billing inquiries", "Appointment reminders" } }
+      log = env.m:requests()
+      assert.are.equal(1, #log)
+      assert.are.equal('["Billing inquiries","Appointment reminders"]', log[1].body)
+      env.m:clear_requests()
+    end)
+  end)
+
   describe("unknown resources and methods, at indexing", function()
     it("raises one line naming what was indexed, with the nearest name", function()
       local c = env.client

@@ -297,6 +297,7 @@ struct resource_shape {
   const char *pagination;   /* NULL: not a list */
   const char *content_type; /* the body's; NULL: no body */
   int npath, nquery, nheaders, has_body, body_optional, takes_params;
+  int body_whole; /* raw bytes or a JSON array: the body is params.body, not params' fields */
 };
 
 /* The length of the array field `name` of the table on top, or -1 when it is not a table. */
@@ -322,13 +323,16 @@ static void resource_read_shape(lua_State *L, int op_idx, struct resource_shape 
   lua_pop(L, 1);
   sh->has_body = lua_getfield(L, -1, "body") == LUA_TTABLE;
   sh->content_type = NULL;
-  sh->body_optional = 0;
+  sh->body_optional = sh->body_whole = 0;
   if (sh->has_body) {
     lua_getfield(L, -1, "content_type");
     sh->content_type = lua_isstring(L, -1) ? lua_tostring(L, -1) : "application/json";
     lua_getfield(L, -2, "optional");
     sh->body_optional = lua_toboolean(L, -1);
-    lua_pop(L, 2);
+    lua_getfield(L, -3, "type");
+    sh->body_whole = body_kind_of(sh->content_type) == BODY_OCTET ||
+                     (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "array") == 0);
+    lua_pop(L, 3);
   }
   lua_pop(L, 2);
   /* No params slot only when there is nothing at all to put in it. */
@@ -448,19 +452,20 @@ struct resource_parts { int query, body, headers; };
 /*
  * Splits params into what is sent: path parameters leave (they are in the path), declared
  * headers go to the headers, and for an operation with a body, the declared query parameters
- * to the query and the rest to the body (an octet-stream body is params.body, or params itself
- * when it is a string or a telnyx.file). Pushes the tables it makes; params is never changed.
+ * to the query and the rest to the body (a body that comes whole, raw bytes or a JSON array, is
+ * params.body; raw bytes may also be params itself, a string or a telnyx.file). Pushes the
+ * tables it makes; params is never changed.
  */
 static void resource_split(lua_State *L, int op_idx, const struct resource_shape *sh, int params_idx,
                            struct resource_parts *out) {
-  int octet = sh->has_body && body_kind_of(sh->content_type) == BODY_OCTET;
+  int whole = sh->has_body && sh->body_whole, whole_given = 0;
   out->query = out->body = out->headers = 0;
   if (params_idx == 0) return;
   if (!lua_istable(L, params_idx)) { /* a raw body given in the params slot */
     out->body = params_idx;
     return;
   }
-  if (sh->npath <= (sh->positional != NULL) && sh->nheaders == 0 && !octet && !(sh->has_body && sh->nquery > 0)) {
+  if (sh->npath <= (sh->positional != NULL) && sh->nheaders == 0 && !whole && !(sh->has_body && sh->nquery > 0)) {
     if (sh->has_body) out->body = params_idx;
     else out->query = params_idx;
     return;
@@ -490,8 +495,9 @@ static void resource_split(lua_State *L, int op_idx, const struct resource_shape
       lua_rawset(L, out->headers);
       lua_pop(L, 1);
       continue;
-    } else if (octet && strcmp(lua_tostring(L, key), "body") == 0) {
-      lua_replace(L, out->body); /* the raw bytes replace the table */
+    } else if (whole && strcmp(lua_tostring(L, key), "body") == 0) {
+      lua_replace(L, out->body); /* the body given whole replaces the table */
+      whole_given = 1;
       continue;
     } else if (!sh->has_body ||
                (resource_declares(L, op_idx, "query", key, resource_match_query) &&
@@ -511,7 +517,7 @@ static void resource_split(lua_State *L, int op_idx, const struct resource_shape
     lua_settop(L, key);
   }
   if (!sh->has_body) out->body = 0;
-  if (octet && lua_istable(L, out->body)) out->body = 0; /* no bytes given */
+  if (whole && !whole_given) out->body = 0; /* none given */
 }
 
 /* Raises when a required declared header is given neither in params nor in opts' headers. */

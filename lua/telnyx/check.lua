@@ -619,6 +619,7 @@ end
 
 local op_cache = setmetatable({}, { __mode = "k" })
 
+
 local function header_key(name) return (name:lower():gsub("-", "_")) end
 
 local function compile_op(op)
@@ -626,11 +627,14 @@ local function compile_op(op)
   if c then return c end
   c = {}
   local body = op.body
-  if type(body) == "table" and type(body.fields) == "table" and (body.type == nil or body.type == "object") then
+  local whole = require("telnyx.operations").whole_body(op)
+  if whole then
+    c.body_whole = whole
+  elseif type(body) == "table" and type(body.fields) == "table" and (body.type == nil or body.type == "object") then
     c.body_fields = index_fields(body.fields)
     c.body_open = body.additional == true
   elseif type(body) == "table" then
-    c.body_open = true -- fields not stated: any
+    c.body_open = true -- an object whose fields the spec does not state: any
   end
   if type(op.query) == "table" and #op.query > 0 then c.query = query_tree(op.query) end
   -- Path parameters and headers other than the positional one may come as named arguments.
@@ -654,6 +658,7 @@ local function compile_op(op)
     end
   end
   for n in pairs(c.other) do names[#names + 1] = n end
+  if c.body_whole then names[#names + 1] = "body" end
   table.sort(names)
   c.names = names
   -- What the checks of a call share, made once per operation (`where` is set per argument).
@@ -730,10 +735,13 @@ function M.check(op, params)
   if params ~= nil then
     for k, v in pairs(params) do
       if type(k) ~= "string" then
-        ctx.fail(("params must have named keys, got the key %s (%s)"):format(tostring(k), type(k)))
+        ctx.fail(("params must have named keys, got the key %s (%s)%s"):format(tostring(k), type(k),
+          c.body_whole and "; the body (" .. c.body_whole .. ") goes whole in params.body" or ""))
       end
       local field = c.body_fields and c.body_fields.by_name[k]
-      if field then
+      if k == "body" and c.body_whole then
+        -- the binding checks what it is (src/body.c)
+      elseif field then
         ctx.where = "body"
         check_value(ctx, field, k, v)
       elseif c.query and (c.query.children[k] or c.query.flat[k] or query_node(c.query, k)) then
@@ -755,6 +763,10 @@ function M.check(op, params)
   -- Required body fields and query parameters last, so a misspelled one is reported as the
   -- misspelling.
   local body = op.body
+  if c.body_whole and body.optional == false and (params == nil or params.body == nil) then
+    ctx.fail(("missing the request body (%s): pass it as params.body%s"):format(c.body_whole,
+      body.content_type == "application/octet-stream" and ", or in place of params" or ""))
+  end
   if type(body) == "table" and type(body.required) == "table" then
     for _, f in ipairs(body.required) do
       if params == nil or params[f] == nil then ctx.fail(("missing required field '%s'"):format(f)) end

@@ -6,6 +6,16 @@ local M = {}
 
 local function index() return require("telnyx.resources").resources end
 
+-- What an operation's body is when it comes whole, as params.body (raw bytes: "a string or a
+-- telnyx.file"; a JSON array), or nil when params' fields make it. src/resource.c decides the same.
+function M.whole_body(op)
+  local body = op.body
+  if type(body) ~= "table" then return nil end
+  if body.content_type == "application/octet-stream" then return "raw bytes, a string or a telnyx.file" end
+  if body.type == "array" then return "a JSON array" end
+  return nil
+end
+
 -- The operation entry of resource.method (loading only its top-level module), or nil.
 function M.find(resource, method)
   local r = index()[resource]

@@ -117,6 +117,9 @@ function M.call(op, tag)
   if op.body and op.body.content_type == "application/octet-stream" then
     a.raw = "\0\1raw bytes" -- the body's bytes, as params.body
     a.params.body = a.raw
+  elseif op.body and op.body.type == "array" then
+    a.body = { "item" } -- a JSON array comes whole, as params.body
+    a.params.body = a.body
   elseif op.body then
     a.body = M.object(op.body.fields, where)
     for k, v in pairs(a.body) do a.params[k] = v end
