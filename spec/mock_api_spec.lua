@@ -291,6 +291,17 @@ describe("mock server, whole spec", function()
       assert.matches("application/json", e.detail)
     end)
 
+    it("refuses a required body that was not sent at all; an empty one of the declared type passes", function()
+      for _, case in ipairs({ { "POST", "/v2/call_reasons/validate", "application/json" },
+                              { "PUT", "/v2/storage/kvs/ns1/keys/k1", "application/octet-stream" } }) do
+        local e = first_error(raw(case[1], case[2], {}), 422)
+        assert.are.same({pointer = "/"}, e.source)
+        assert.are.equal("a request body is required (" .. case[3] .. ")", e.detail)
+      end
+      local resp = raw("PUT", "/v2/storage/kvs/ns1/keys/k1", {["Content-Type"] = "application/octet-stream"}, "")
+      assert.are.equal(2, resp.status // 100)
+    end)
+
     it("refuses a missing required header, naming it", function()
       local ct = {["Content-Type"] = "application/json"}
       local e = first_error(raw("POST", "/v2/storage/cloudfs", ct, '{"name":"fs","region":"us-east-1"}'), 422)

@@ -165,7 +165,10 @@ local function check_body(op, req)
   local empty = match(raw, "^%s*$") ~= nil
   if empty and (mt == nil or body.required == false) then
     if not body.required then return {} end
-    mt = mt or body.types[1]
+    if mt == nil then -- nothing sent at all, where the spec requires a body
+      return nil, unprocessable(op, format("a request body is required (%s)", concat(body.types, " or ")),
+        {pointer = "/"}, "Missing required parameter")
+    end
   end
   local declared = declared_type(body, mt)
   if not declared then
