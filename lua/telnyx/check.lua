@@ -358,19 +358,34 @@ local A_TYPE = {
   array = "an array", object = "an object", null = "null",
 }
 
--- The type words of a <param> as a set, and the items <param> of the old "array<x>" form.
-local function types_of(param)
-  local t = param.type
+-- The type words of a type string ("string|null") as a set and a list, and the items <param>
+-- of the old "array<x>" form; nil for a type we do not know (not checked).
+local function parse_types(t)
   if type(t) ~= "string" or t == "" then return nil end
   local set, list, items = {}, {}, nil
   for word in t:gmatch("[^|]+") do
     local inner = word:match("^array<(.*)>$")
     if inner then word, items = "array", { type = inner } end
-    if not A_TYPE[word] then return nil end -- a type we do not know: not checked
+    if not A_TYPE[word] then return nil end
     set[word] = true
     list[#list + 1] = word
   end
-  return set, list, items
+  return { set = set, list = list, items = items }
+end
+
+-- Parsed once per type string: every call checks its values, and the API has few type strings.
+local parsed_types = setmetatable({}, { __index = function(cache, t)
+  local v = parse_types(t) or false
+  cache[t] = v
+  return v
+end })
+
+-- The type words of a <param> as a set, and the items <param> of the old "array<x>" form.
+local function types_of(param)
+  local t = param.type
+  local p = t ~= nil and parsed_types[t]
+  if not p then return nil end
+  return p.set, p.list, p.items
 end
 
 local function is_sequence(v)
@@ -649,6 +664,14 @@ local function compile_op(op)
     end
   end
   c.list = op.pagination ~= nil or op.method == "list"
+  -- The required query parameters, but a list's page parameter, which is the pager's to set.
+  local kind = op.pagination and require("telnyx.pagination")[op.pagination]
+  c.required_query = {}
+  for _, q in ipairs(type(op.query) == "table" and op.query or {}) do
+    if q.required == true and not (kind and q.name == kind.param) then
+      c.required_query[#c.required_query + 1] = q.name
+    end
+  end
   local names = {}
   for _, n in ipairs(c.body_fields and c.body_fields.names or {}) do names[#names + 1] = n end
   if c.query then
@@ -772,12 +795,8 @@ function M.check(op, params)
       if params == nil or params[f] == nil then ctx.fail(("missing required field '%s'"):format(f)) end
     end
   end
-  -- (a list's page parameter is the pager's to set)
-  local kind = op.pagination and require("telnyx.pagination")[op.pagination]
-  for _, q in ipairs(type(op.query) == "table" and op.query or {}) do
-    if q.required == true and not (kind and q.name == kind.param) and not query_given(params, q.name) then
-      ctx.fail(("missing required query parameter '%s'"):format(q.name))
-    end
+  for _, name in ipairs(c.required_query) do
+    if not query_given(params, name) then ctx.fail(("missing required query parameter '%s'"):format(name)) end
   end
 end
 
