@@ -4,9 +4,11 @@
 local telnyx = require "telnyx"
 local printer = require "telnyx.printer"
 local util = require "telnyx.util"
-local operations = require "telnyx.operations"
 
 local M = {}
+
+-- (telnyx.operations only when an operation's help is built)
+local function whole_body(op) return require("telnyx.operations").whole_body(op) end
 
 local wrap = printer.wrap
 
@@ -155,7 +157,7 @@ local function example_params(op)
   for _, name in ipairs(named_path_params(op)) do
     chosen[#chosen + 1] = { name = name, type = "string" }
   end
-  local whole = operations.whole_body(op)
+  local whole = whole_body(op)
   if #chosen == 0 and not whole then return nil end
   local parts = {}
   for _, f in ipairs(chosen) do
@@ -203,7 +205,7 @@ end
 local function params_required(op)
   if #named_path_params(op) > 0 then return true end
   if op.body and type(op.body.required) == "table" and #op.body.required > 0 then return true end
-  if operations.whole_body(op) and op.body.optional == false then return true end
+  if whole_body(op) and op.body.optional == false then return true end
   for _, list in ipairs({ op.body and op.body.fields or {}, op.query or {}, op.headers or {} }) do
     for _, p in ipairs(list) do
       if p.required then return true end
@@ -362,11 +364,11 @@ local function help_method(op, width)
                                   op.body.optional and ", optional" or "",
                                   tostring(op.body.content_type or "application/json"))
     for _, p in ipairs(by_requiredness(op.body.fields)) do param_lines(p, width, out) end
-  elseif operations.whole_body(op) then
+  elseif whole_body(op) then
     out[#out + 1] = ""
     out[#out + 1] = wrap(string.format("Body (params.body%s): %s, %s, sent as %s.",
       op.body.content_type == "application/octet-stream" and ", or params itself" or "",
-      operations.whole_body(op), op.body.optional and "optional" or "required",
+      whole_body(op), op.body.optional and "optional" or "required",
       tostring(op.body.content_type)), width, "", "  ")
   elseif op.body then
     out[#out + 1] = ""
