@@ -189,6 +189,13 @@ describe("checked calls", function()
         .. "(a JSON array) goes whole in params.body", reasons.validate, reasons, { "spam" })
       refused_with("call_reasons:validate: unknown parameter 'bdy' (did you mean body?)",
         reasons.validate, reasons, { bdy = { "spam" } })
+      -- an array body is checked as a field would be: its size and its items
+      refused_with("call_reasons:validate: body must have at least 1 item, got 0", reasons.validate, reasons,
+        { body = {} })
+      refused_with("call_reasons:validate: body[2] must be at most 64 characters long, got 65",
+        reasons.validate, reasons, { body = { "spam", string.rep("x", 65) } })
+      refused_with("call_reasons:validate: body must be an array, got a string", reasons.validate, reasons,
+        { body = "spam" })
     end)
 
     it("given, it is sent, with the query parameters beside it", function()
@@ -314,7 +321,7 @@ describe("the checker on entries of the full table's format", function()
         { name = "label", type = "string", min_length = 2, max_length = 5 },
         { name = "ratio", type = "number", exclusive_minimum = 0, exclusive_maximum = 1 },
         { name = "old_ratio", type = "number", minimum = 0, exclusive_minimum = true },
-        { name = "codes", type = "array", items = { type = "integer", maximum = 9 }, max_length = 3 },
+        { name = "codes", type = "array", items = { type = "integer", maximum = 9 }, min_items = 1, max_items = 3 },
         { name = "settings", type = "object", fields = {
           { name = "mode", type = "string", enum = { "fast", "safe" } },
           { name = "limits", type = "object", fields = { { name = "max", type = "integer", required = true } } },
@@ -345,7 +352,7 @@ describe("the checker on entries of the full table's format", function()
               anything = { 1, "x" }, lookahead = "xyz" })
   end)
 
-  it("patterns, lengths (in characters) and exclusive bounds", function()
+  it("patterns, lengths (in characters), array sizes and exclusive bounds", function()
     assert.are.equal("things:create: country must match the pattern ^[A-Z]{2}$", err_of(base { country = "USA" }))
     assert.are.equal("things:create: phone must match the pattern ^\\+\\d{7,15}$", err_of(base { phone = "12125559000" }))
     assert.are.equal("things:create: label must be at least 2 characters long, got 1", err_of(base { label = "a" }))
@@ -354,7 +361,8 @@ describe("the checker on entries of the full table's format", function()
     assert.are.equal("things:create: ratio must be greater than 0, got 0", err_of(base { ratio = 0 }))
     assert.are.equal("things:create: ratio must be less than 1, got 1", err_of(base { ratio = 1 }))
     assert.are.equal("things:create: old_ratio must be greater than 0, got 0", err_of(base { old_ratio = 0 }))
-    assert.are.equal("things:create: codes must be at most 3 items long, got 4", err_of(base { codes = { 1, 2, 3, 4 } }))
+    assert.are.equal("things:create: codes must have at most 3 items, got 4", err_of(base { codes = { 1, 2, 3, 4 } }))
+    assert.are.equal("things:create: codes must have at least 1 item, got 0", err_of(base { codes = {} }))
     assert.are.equal("things:create: codes[2] must be at most 9, got 10", err_of(base { codes = { 1, 10 } }))
   end)
 

@@ -515,6 +515,16 @@ local function check_length(ctx, param, name, len, unit)
   end
 end
 
+local function check_count(ctx, param, name, n)
+  local min, max = param.min_items, param.max_items
+  if type(min) == "number" and n < min then
+    ctx.fail(("%s must have at least %d item%s, got %d"):format(name, min, min == 1 and "" or "s", n))
+  end
+  if type(max) == "number" and n > max then
+    ctx.fail(("%s must have at most %d item%s, got %d"):format(name, max, max == 1 and "" or "s", n))
+  end
+end
+
 -- A nested name as the user reads it: "settings.mode" in a body, "filter[ip_address]" in a query.
 local function child_name(ctx, name, key)
   if ctx.where == "query" then return name .. "[" .. key .. "]" end
@@ -565,7 +575,7 @@ function check_value(ctx, param, name, v)
       ctx.fail(("%s must match the pattern %s"):format(name, pattern))
     end
   elseif kind == "array" or (kind == "empty" and set and set.array) then
-    check_length(ctx, param, name, #v, "items")
+    check_count(ctx, param, name, #v)
     items = param.items or items
     if type(items) == "table" then
       for i = 1, #v do check_value(ctx, items, ("%s[%d]"):format(name, i), v[i]) end
@@ -645,6 +655,9 @@ local function compile_op(op)
   local whole = require("telnyx.operations").whole_body(op)
   if whole then
     c.body_whole = whole
+    if body.type == "array" then
+      c.body_param = { type = "array", items = body.items, min_items = body.min_items, max_items = body.max_items }
+    end
   elseif type(body) == "table" and type(body.fields) == "table" and (body.type == nil or body.type == "object") then
     c.body_fields = index_fields(body.fields)
     c.body_open = body.additional == true
@@ -763,7 +776,11 @@ function M.check(op, params)
       end
       local field = c.body_fields and c.body_fields.by_name[k]
       if k == "body" and c.body_whole then
-        -- the binding checks what it is (src/body.c)
+        -- an array is checked as the field it would be; raw bytes by the binding (src/body.c)
+        if c.body_param then
+          ctx.where = "body"
+          check_value(ctx, c.body_param, k, v)
+        end
       elseif field then
         ctx.where = "body"
         check_value(ctx, field, k, v)

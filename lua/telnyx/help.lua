@@ -293,6 +293,8 @@ local function constraint_text(p)
   if p.exclusive_maximum ~= nil then bits[#bits + 1] = "< " .. tostring(p.exclusive_maximum) end
   if p.min_length ~= nil then bits[#bits + 1] = "length >= " .. tostring(p.min_length) end
   if p.max_length ~= nil then bits[#bits + 1] = "length <= " .. tostring(p.max_length) end
+  if p.min_items ~= nil then bits[#bits + 1] = "items >= " .. tostring(p.min_items) end
+  if p.max_items ~= nil then bits[#bits + 1] = "items <= " .. tostring(p.max_items) end
   if p.additional then bits[#bits + 1] = "any keys" end
   return table.concat(bits, ", ")
 end
@@ -366,10 +368,17 @@ local function help_method(op, width)
     for _, p in ipairs(by_requiredness(op.body.fields)) do param_lines(p, width, out) end
   elseif whole_body(op) then
     out[#out + 1] = ""
-    out[#out + 1] = wrap(string.format("Body (params.body%s): %s, %s, sent as %s.",
+    local about = whole_body(op) .. ", " .. (op.body.optional and "optional" or "required")
+    if op.body.type == "array" then -- its items and bounds, as a field's would read
+      about = constraint_text({ type = "array", items = op.body.items, required = not op.body.optional,
+                                min_items = op.body.min_items, max_items = op.body.max_items })
+      if op.body.items and op.body.items.max_length then
+        about = about .. ", each " .. constraint_text(op.body.items):gsub(", optional", "")
+      end
+    end
+    out[#out + 1] = wrap(string.format("Body (params.body%s): %s, sent as %s.",
       op.body.content_type == "application/octet-stream" and ", or params itself" or "",
-      whole_body(op), op.body.optional and "optional" or "required",
-      tostring(op.body.content_type)), width, "", "  ")
+      about, tostring(op.body.content_type)), width, "", "  ")
   elseif op.body then
     out[#out + 1] = ""
     out[#out + 1] = "Body (params): " .. tostring(op.body.type or "any") .. ", sent as " ..

@@ -236,6 +236,8 @@ local function describe(ctx, schema, ptr, nest)
   elseif xmax == true and e.maximum then e.exclusive_maximum, e.maximum = e.maximum, nil end
   e.min_length = pick("minLength", num)
   e.max_length = pick("maxLength", num)
+  e.min_items = pick("minItems", num)
+  e.max_items = pick("maxItems", num)
   e.pattern = pick("pattern", str)
   e.example = pick("example", scalar)
   e.description = line(pick("description", str))
@@ -487,6 +489,10 @@ local function body_of(ctx, op, optr)
   if ctype == "*/*" and (has_type(s, "object") or properties(s)) then body.content_type = "application/json" end
   body.type = type_name(ctx, s, sptr)
   body.fields, body.required = object_fields(ctx, s, sptr, {})
+  if body.type == "array" then -- a body that is a JSON array: its items and bounds, as a field's
+    local whole = describe(ctx, media.schema, child(rbptr, "content", ctype, "schema"), {})
+    body.items, body.min_items, body.max_items = whole.items, whole.min_items, whole.max_items
+  end
   return body
 end
 
@@ -824,7 +830,8 @@ local KEY_ORDER = {
   "resource", "method", "operation_id", "http_method", "path", "path_params", "positional",
   "pagination", "server", "accept", "response", "success", "wrapped", "reason", "content_type",
   "optional", "type", "format", "required", "default", "minimum", "exclusive_minimum",
-  "maximum", "exclusive_maximum", "min_length", "max_length", "pattern", "enum", "example",
+  "maximum", "exclusive_maximum", "min_length", "max_length", "min_items", "max_items", "pattern",
+  "enum", "example",
   "deprecated", "additional", "summary", "description", "query", "headers", "body", "items",
   "fields", "source", "resources", "unbound", "operations",
 }

@@ -74,7 +74,7 @@ function M.value(p, where)
   if t == "array" then
     local items = p.items or { type = p.type:match("^array<(.*)>$") or "string" }
     local out = {}
-    for i = 1, math.max(1, p.min_length or 0) do out[i] = M.value(items, where .. "[]") end
+    for i = 1, math.max(1, p.min_items or 0) do out[i] = M.value(items, where .. "[]") end
     return telnyx.json.array(out)
   end
   if t == "object" then return M.object(p.fields, where) end
@@ -117,8 +117,9 @@ function M.call(op, tag)
   if op.body and op.body.content_type == "application/octet-stream" then
     a.raw = "\0\1raw bytes" -- the body's bytes, as params.body
     a.params.body = a.raw
-  elseif op.body and op.body.type == "array" then
-    a.body = { "item" } -- a JSON array comes whole, as params.body
+  elseif op.body and op.body.type == "array" then -- a JSON array comes whole, as params.body
+    a.body = M.value({ type = "array", items = op.body.items or { type = "string" },
+                       min_items = op.body.min_items }, where .. " body")
     a.params.body = a.body
   elseif op.body then
     a.body = M.object(op.body.fields, where)

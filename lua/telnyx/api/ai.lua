@@ -2035,7 +2035,7 @@ return {
                     fields = {
                       { name = "attribute", type = "string", required = true, description = "Attribute name from the routing context" },
                       { name = "operator", type = "string", required = true, enum = { "in", "not_in", "starts_with" }, description = "Match operator" },
-                      { name = "values", type = "array", required = true, items = { type = "string" } },
+                      { name = "values", type = "array", required = true, min_items = 1, items = { type = "string" } },
                     },
                   },
                 },
@@ -2135,7 +2135,7 @@ return {
                     fields = {
                       { name = "attribute", type = "string", required = true, description = "Attribute name from the routing context" },
                       { name = "operator", type = "string", required = true, enum = { "in", "not_in", "starts_with" }, description = "Match operator" },
-                      { name = "values", type = "array", required = true, items = { type = "string" } },
+                      { name = "values", type = "array", required = true, min_items = 1, items = { type = "string" } },
                     },
                   },
                 },
@@ -2366,6 +2366,7 @@ return {
             name = "rubric",
             type = "array",
             required = true,
+            min_items = 1,
             description = "Evaluation criteria used to assess the assistant's performance. Each rubric item contains a name and specific criteria for evaluation.",
             items = {
               type = "object",
@@ -2460,6 +2461,7 @@ return {
             name = "rubric",
             type = "array",
             required = false,
+            min_items = 1,
             description = "Updated evaluation criteria for assessing assistant performance.",
             items = {
               type = "object",
@@ -3679,7 +3681,7 @@ return {
             },
           },
           { name = "seed", type = "integer", required = false, description = "If specified, the system will make a best effort to sample deterministically, such that repeated requests with the same `seed` and parameters should return the same result." },
-          { name = "stop", type = "string|array", required = false, description = "Up to 4 sequences where the API will stop generating further tokens. The returned text will not contain the stop sequence.", items = { type = "string" } },
+          { name = "stop", type = "string|array", required = false, max_items = 4, description = "Up to 4 sequences where the API will stop generating further tokens. The returned text will not contain the stop sequence.", items = { type = "string" } },
           { name = "stream", type = "boolean", required = false, default = false, description = "Whether or not to stream data-only server-sent events as they become available." },
           { name = "temperature", type = "number", required = false, default = 0.1, description = "Adjusts the \"creativity\" of the model. Lower values make the model more deterministic and repetitive, while higher values make the model more random and creative." },
           { name = "tool_choice", type = "string", required = false, enum = { "none", "auto", "required" } },
@@ -5536,7 +5538,7 @@ return {
             },
           },
           { name = "seed", type = "integer", required = false, description = "If specified, the system will make a best effort to sample deterministically, such that repeated requests with the same `seed` and parameters should return the same result." },
-          { name = "stop", type = "string|array", required = false, description = "Up to 4 sequences where the API will stop generating further tokens. The returned text will not contain the stop sequence.", items = { type = "string" } },
+          { name = "stop", type = "string|array", required = false, max_items = 4, description = "Up to 4 sequences where the API will stop generating further tokens. The returned text will not contain the stop sequence.", items = { type = "string" } },
           { name = "stream", type = "boolean", required = false, default = false, description = "Whether or not to stream data-only server-sent events as they become available." },
           { name = "temperature", type = "number", required = false, default = 0.1, description = "Adjusts the \"creativity\" of the model. Lower values make the model more deterministic and repetitive, while higher values make the model more random and creative." },
           { name = "tool_choice", type = "string", required = false, enum = { "none", "auto", "required" } },

@@ -33,7 +33,7 @@ return {
       wrapped = true,
       summary = "Validate a list of call reasons",
       query = {},
-      body = { content_type = "application/json", optional = false, type = "array", required = {}, fields = {} },
+      body = { content_type = "application/json", optional = false, type = "array", required = {}, min_items = 1, max_items = 10, items = { type = "string", max_length = 64 }, fields = {} },
     },
   },
 }

@@ -115,7 +115,7 @@ return {
               { name = "street_address", type = "string", required = true, max_length = 255 },
             },
           },
-          { name = "phone_numbers", type = "array", required = true, description = "Telephone numbers to authorize on the DIR, in `+E164` format (`+` followed by 10-15 digits). Max 15 per request.", items = { type = "string", pattern = "^\\+[1-9][0-9]{9,14}$", example = "+13125550000" } },
+          { name = "phone_numbers", type = "array", required = true, min_items = 1, max_items = 15, description = "Telephone numbers to authorize on the DIR, in `+E164` format (`+` followed by 10-15 digits). Max 15 per request.", items = { type = "string", pattern = "^\\+[1-9][0-9]{9,14}$", example = "+13125550000" } },
           {
             name = "signature",
             type = "object",
@@ -181,7 +181,7 @@ return {
         fields = {
           { name = "authorizer_email", type = "string", format = "email", required = false, description = "Contact email of the authorizer. Telnyx may send verification or infringement notices here." },
           { name = "authorizer_name", type = "string", required = false, max_length = 255, description = "Name of the person at your enterprise authorizing this DIR. Must be a real individual." },
-          { name = "call_reasons", type = "array", required = false, description = "1–10 reasons your business calls customers. Validate phrasing against `POST /call_reasons/validate`.", items = { type = "string", max_length = 64 } },
+          { name = "call_reasons", type = "array", required = false, min_items = 1, max_items = 10, description = "1–10 reasons your business calls customers. Validate phrasing against `POST /call_reasons/validate`.", items = { type = "string", max_length = 64 } },
           { name = "certify_brand_is_accurate", type = "boolean", required = false, example = true, description = "Certification that the DIR information is accurate. Must be `true` for the DIR to be submitted for vetting." },
           { name = "certify_ip_ownership", type = "boolean", required = false, example = true, description = "Certification of ownership of any logos/trademarks shown. Must be `true` for the DIR to be submitted for vetting." },
           { name = "certify_no_shaft_content", type = "boolean", required = false, example = true, description = "Certification that this DIR is not used for SHAFT content (Sex, Hate, Alcohol, Firearms, Tobacco) where prohibited. Must be `true` for the DIR to be submitted for vetting." },
@@ -190,6 +190,7 @@ return {
             name = "documents",
             type = "array",
             required = false,
+            max_items = 20,
             description = "Additional supporting documents to attach. Append-only: existing documents are never removed or replaced, and an empty or omitted list is a no-op. Each `document_id` may appear at most once on a DIR.",
             items = {
               type = "object",
@@ -225,7 +226,7 @@ return {
         type = "object",
         required = { "certify_brand_is_accurate", "certify_ip_ownership", "certify_no_infringement", "certify_no_shaft_content", "infringement_resolution_notes" },
         fields = {
-          { name = "call_reasons", type = "array|null", required = false, items = { type = "string" } },
+          { name = "call_reasons", type = "array|null", required = false, min_items = 1, max_items = 10, items = { type = "string" } },
           { name = "certify_brand_is_accurate", type = "boolean", required = true, enum = { true }, description = "Must be `true`." },
           { name = "certify_ip_ownership", type = "boolean", required = true, enum = { true }, description = "Must be `true`." },
           { name = "certify_no_infringement", type = "boolean", required = true, enum = { true }, description = "Must be `true`." },
@@ -235,6 +236,7 @@ return {
             name = "documents",
             type = "array|null",
             required = false,
+            max_items = 20,
             description = "Append-only supporting documents to attach while resolving the claim (e.g. authorization or licensing proof).",
             items = {
               type = "object",
@@ -354,6 +356,8 @@ return {
             name = "documents",
             type = "array",
             required = true,
+            min_items = 1,
+            max_items = 20,
             description = "Supporting documents covering this batch. At least one entry with `document_type: letter_of_authorization` is required - the LOA authorises Telnyx to register these numbers under the DIR. Each `document_id` must come from the Telnyx Documents API. Additional document types (e.g. business registration) may be included alongside the LOA.",
             items = {
               type = "object",
@@ -364,7 +368,7 @@ return {
               },
             },
           },
-          { name = "phone_numbers", type = "array", required = true, description = "1–15 phone numbers in E.164 format. 10-digit US numbers are auto-prefixed with `1`.", items = { type = "string", example = "+19493253498" } },
+          { name = "phone_numbers", type = "array", required = true, min_items = 1, max_items = 15, description = "1–15 phone numbers in E.164 format. 10-digit US numbers are auto-prefixed with `1`.", items = { type = "string", example = "+19493253498" } },
         },
       },
     },
@@ -408,7 +412,7 @@ return {
         type = "object",
         required = { "phone_numbers" },
         fields = {
-          { name = "phone_numbers", type = "array", required = true, items = { type = "string", example = "+19493253498" } },
+          { name = "phone_numbers", type = "array", required = true, min_items = 1, max_items = 100, items = { type = "string", example = "+19493253498" } },
         },
       },
     },
@@ -436,6 +440,8 @@ return {
             name = "business_references",
             type = "array",
             required = true,
+            min_items = 2,
+            max_items = 2,
             description = "Exactly two business references.",
             items = {
               type = "object",

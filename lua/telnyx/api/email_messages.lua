@@ -28,6 +28,8 @@ return {
             name = "messages",
             type = "array",
             required = true,
+            min_items = 1,
+            max_items = 50,
             items = {
               type = "object",
               fields = {
@@ -105,6 +107,7 @@ return {
                   name = "to",
                   type = "array",
                   required = true,
+                  min_items = 1,
                   items = {
                     type = "string|object",
                     fields = {
@@ -216,6 +219,7 @@ return {
             name = "to",
             type = "array",
             required = true,
+            min_items = 1,
             items = {
               type = "string|object",
               fields = {

@@ -50,7 +50,7 @@ return {
         type = "object",
         required = { "emails" },
         fields = {
-          { name = "emails", type = "array", required = true, items = { type = "string", description = "Email address to validate. Any string is accepted; validation results indicate whether the address is valid. Blank strings are discarded and counted in duplicates_removed; if all entries are blank, returns 400." } },
+          { name = "emails", type = "array", required = true, min_items = 1, max_items = 1000, items = { type = "string", description = "Email address to validate. Any string is accepted; validation results indicate whether the address is valid. Blank strings are discarded and counted in duplicates_removed; if all entries are blank, returns 400." } },
           { name = "webhook_url", type = "string", format = "uri", required = false, max_length = 2048, pattern = "^https?://", description = "URL for batch completion webhook. Empty string is treated as omitted. SSRF-protected; private/reserved IPs and internal hostnames are rejected." },
         },
       },

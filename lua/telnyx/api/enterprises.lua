@@ -261,7 +261,7 @@ return {
         fields = {
           { name = "authorizer_email", type = "string", format = "email", required = true, example = "sam@acmeplumbing.example.com", description = "Contact email of the authorizer. Telnyx may send verification or infringement-notice email here; use a monitored mailbox." },
           { name = "authorizer_name", type = "string", required = true, max_length = 255, example = "Sam Owner", description = "Name of the person at your enterprise who is authorizing this DIR registration. Must be a real individual (used for audit and trademark-claim contests)." },
-          { name = "call_reasons", type = "array", required = true, description = "1–10 reasons your business calls customers. Validate phrasing against `POST /call_reasons/validate`.", items = { type = "string", max_length = 64 } },
+          { name = "call_reasons", type = "array", required = true, min_items = 1, max_items = 10, description = "1–10 reasons your business calls customers. Validate phrasing against `POST /call_reasons/validate`.", items = { type = "string", max_length = 64 } },
           { name = "certify_brand_is_accurate", type = "boolean", required = true, enum = { true }, example = true, description = "Must be `true`." },
           { name = "certify_ip_ownership", type = "boolean", required = true, enum = { true }, example = true, description = "Must be `true`. Confirms ownership of any logos/trademarks shown." },
           { name = "certify_no_shaft_content", type = "boolean", required = true, enum = { true }, example = true, description = "Must be `true`. Confirms this DIR is not used for SHAFT content (Sex, Hate, Alcohol, Firearms, Tobacco) where prohibited." },
@@ -270,6 +270,7 @@ return {
             name = "documents",
             type = "array",
             required = false,
+            max_items = 20,
             description = "Supporting documents. Each `document_id` may appear at most once on a DIR.",
             items = {
               type = "object",
@@ -487,7 +488,7 @@ return {
         type = "object",
         required = { "phone_numbers" },
         fields = {
-          { name = "phone_numbers", type = "array", required = true, description = "1–100 phone numbers in E.164 format with a leading `+`.", items = { type = "string", example = "+19493253498" } },
+          { name = "phone_numbers", type = "array", required = true, min_items = 1, max_items = 100, description = "1–100 phone numbers in E.164 format with a leading `+`.", items = { type = "string", example = "+19493253498" } },
         },
       },
     },
@@ -547,7 +548,7 @@ return {
         type = "object",
         required = { "phone_numbers" },
         fields = {
-          { name = "phone_numbers", type = "array", required = true, description = "Phone numbers to refresh reputation data for. 1–100 numbers per request, each in E.164 format. Reputation refreshes are subject to per-enterprise rate limits.", items = { type = "string", example = "+19493253498" } },
+          { name = "phone_numbers", type = "array", required = true, min_items = 1, max_items = 100, description = "Phone numbers to refresh reputation data for. 1–100 numbers per request, each in E.164 format. Reputation refreshes are subject to per-enterprise rate limits.", items = { type = "string", example = "+19493253498" } },
         },
       },
     },
@@ -590,7 +591,7 @@ return {
         fields = {
           { name = "call_purpose", type = "string", required = true, min_length = 1, max_length = 2000, example = "Appointment reminders for our dental clinic.", description = "How the numbers are used (free text)." },
           { name = "contact_email", type = "string", format = "email", required = false, max_length = 255, example = "ops@example.com", description = "Optional contact email for this remediation request." },
-          { name = "phone_numbers", type = "array", required = true, description = "Phone numbers in E.164 format. Each must belong to this enterprise. Maximum 2,000 per request.", items = { type = "string", pattern = "^\\+[1-9][0-9]{9,14}$", example = "+19493253498" } },
+          { name = "phone_numbers", type = "array", required = true, min_items = 1, max_items = 2000, description = "Phone numbers in E.164 format. Each must belong to this enterprise. Maximum 2,000 per request.", items = { type = "string", pattern = "^\\+[1-9][0-9]{9,14}$", example = "+19493253498" } },
           { name = "webhook_url", type = "string", format = "uri", required = false, max_length = 2048, example = "https://example.com/webhooks/remediation", description = "Optional https:// URL for status notifications." },
         },
       },

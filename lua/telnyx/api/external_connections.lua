@@ -388,7 +388,7 @@ return {
           },
           { name = "civic_address_id", type = "string", format = "uuid", required = false, description = "Identifies the civic address to assign all phone numbers to." },
           { name = "location_id", type = "string", format = "uuid", required = false, description = "Identifies the location to assign all phone numbers to." },
-          { name = "number_ids", type = "array", required = true, items = { type = "string", description = "Phone number ID from the Telnyx API." } },
+          { name = "number_ids", type = "array", required = true, min_items = 1, items = { type = "string", description = "Phone number ID from the Telnyx API." } },
           { name = "usage", type = "string", required = false, enum = { "calling_user_assignment", "first_party_app_assignment" }, description = "The use case of the upload request. NOTE: `calling_user_assignment` is not supported for toll free numbers." },
         },
       },

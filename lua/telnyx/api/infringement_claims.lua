@@ -27,6 +27,7 @@ return {
             name = "documents",
             type = "array",
             required = false,
+            max_items = 20,
             description = "Up to 20 supporting documents per submission. `document_id` must be unique within this submission. Documents are aggregated into the claim's `contest_documents` across all submissions.",
             items = {
               type = "object",

@@ -50,6 +50,7 @@ return {
             name = "optInWorkflowImageURLs",
             type = "array",
             required = true,
+            min_items = 1,
             description = "Images showing the opt-in workflow",
             items = {
               type = "object",
@@ -62,6 +63,7 @@ return {
             name = "phoneNumbers",
             type = "array",
             required = true,
+            min_items = 1,
             description = "The phone numbers to request the verification of",
             items = {
               type = "object",
@@ -200,6 +202,7 @@ return {
             name = "optInWorkflowImageURLs",
             type = "array",
             required = true,
+            min_items = 1,
             description = "Images showing the opt-in workflow",
             items = {
               type = "object",
@@ -212,6 +215,7 @@ return {
             name = "phoneNumbers",
             type = "array",
             required = true,
+            min_items = 1,
             description = "The phone numbers to request the verification of",
             items = {
               type = "object",

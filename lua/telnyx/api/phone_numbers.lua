@@ -202,7 +202,7 @@ return {
         type = "object",
         required = { "phone_numbers" },
         fields = {
-          { name = "phone_numbers", type = "array", required = true, description = "Array of phone numbers to verify ownership for", items = { type = "string", example = "+15551234567", description = "Phone number in E.164 format" } },
+          { name = "phone_numbers", type = "array", required = true, min_items = 1, max_items = 1000, description = "Array of phone numbers to verify ownership for", items = { type = "string", example = "+15551234567", description = "Phone number in E.164 format" } },
         },
       },
     },

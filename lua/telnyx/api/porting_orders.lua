@@ -512,6 +512,7 @@ return {
             name = "additional_documents",
             type = "array",
             required = false,
+            max_items = 100,
             items = {
               type = "object",
               fields = {
@@ -787,6 +788,7 @@ return {
             name = "phone_number_configurations",
             type = "array",
             required = false,
+            max_items = 20,
             items = {
               type = "object",
               fields = {
@@ -949,7 +951,7 @@ return {
         type = "object",
         required = {},
         fields = {
-          { name = "phone_numbers", type = "array", required = false, items = { type = "string" } },
+          { name = "phone_numbers", type = "array", required = false, max_items = 100, items = { type = "string" } },
           { name = "verification_method", type = "string", required = false, enum = { "sms", "call" } },
         },
       },
@@ -978,6 +980,7 @@ return {
             name = "verification_codes",
             type = "array",
             required = false,
+            max_items = 100,
             items = {
               type = "object",
               fields = {

@@ -298,6 +298,8 @@ return {
             name = "documents",
             type = "array",
             required = false,
+            min_items = 1,
+            max_items = 10,
             description = "List of supporting documents parameters",
             items = {
               type = "object",

@@ -25,6 +25,8 @@ return {
             name = "items",
             type = "array",
             required = true,
+            min_items = 1,
+            max_items = 100,
             description = "List of pronunciation items (alias or phoneme type). At least one item is required.",
             items = {
               type = "object",
@@ -114,6 +116,8 @@ return {
             name = "items",
             type = "array",
             required = false,
+            min_items = 1,
+            max_items = 100,
             description = "Updated list of pronunciation items (alias or phoneme type).",
             items = {
               type = "object",
