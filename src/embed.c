@@ -14,6 +14,7 @@
 #include "embed.h"
 
 #define EMBED_FILE "telnyx.embed_file" /* registry: the open file holding the section */
+#define EMBED_FILE_MT "telnyx.EmbedFile"
 
 /* The file this code was loaded from, open, and where the modules' data starts in it. */
 struct embed_file {
@@ -114,29 +115,39 @@ static off_t embed_locate(lua_State *L, int fd) {
   return -1;
 }
 
-/* Pushes the embed_file, opening the file on the first use: a script that loads no module
-   opens nothing. */
-static struct embed_file *embed_file(lua_State *L) {
+/* The path of the file this code was loaded from, or NULL. */
+static const char *embed_own_path(void) {
   struct embed_where where = { embed_modules, NULL }; /* an address in this object */
-  struct embed_file *f;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, EMBED_FILE) == LUA_TUSERDATA) return lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  if (dl_iterate_phdr(embed_find_object, &where) == 0)
-    luaL_error(L, "cannot find the file telnyx was loaded from");
-  f = lua_newuserdatauv(L, sizeof *f, 0);
+  return dl_iterate_phdr(embed_find_object, &where) ? where.path : NULL;
+}
+
+/* Opens path, finds the section in it and keeps it in the registry; pushes the embed_file. */
+static struct embed_file *embed_file_open(lua_State *L, const char *path) {
+  struct embed_file *f = lua_newuserdatauv(L, sizeof *f, 0);
   f->fd = -1;
-  if (luaL_newmetatable(L, EMBED_FILE)) {
+  if (luaL_newmetatable(L, EMBED_FILE_MT)) {
     lua_pushcfunction(L, embed_file_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
-  f->fd = open(where.path, O_RDONLY | O_CLOEXEC);
-  if (f->fd < 0) luaL_error(L, "cannot open %s for its Lua modules: %s", where.path, strerror(errno));
+  f->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (f->fd < 0) luaL_error(L, "cannot open %s for its Lua modules: %s", path, strerror(errno));
   f->data = embed_locate(L, f->fd);
-  if (f->data < 0) luaL_error(L, "cannot read the Lua modules of %s: %s", where.path, lua_tostring(L, -1));
+  if (f->data < 0) luaL_error(L, "cannot read the Lua modules of %s: %s", path, lua_tostring(L, -1));
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, EMBED_FILE);
   return f;
+}
+
+/* Pushes the embed_file. The binary opens /proc/self/exe when it first loads a module (a
+   script that loads none opens nothing); telnyx.so opened its file when it was loaded
+   (embed_open). */
+static struct embed_file *embed_file(lua_State *L) {
+  const char *path;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, EMBED_FILE) == LUA_TUSERDATA) return lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if ((path = embed_own_path()) == NULL) luaL_error(L, "cannot find the file telnyx was loaded from");
+  return embed_file_open(L, path);
 }
 
 /* The loader of embedded module number upvalue 1: "telnyx.api.calls" was
@@ -191,6 +202,17 @@ static int embed_search(lua_State *L) {
 
 void embed_open(lua_State *L) {
   lua_Integer i, n;
+  const char *path = embed_own_path();
+  /* telnyx.so is read through the path it was loaded from: opened now, it is the same file
+     even if that path is replaced later (an upgrade while a script runs). The binary is read
+     through /proc/self/exe, which always is. */
+  if (path != NULL && strcmp(path, "/proc/self/exe") != 0) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, EMBED_FILE) != LUA_TUSERDATA) {
+      lua_pop(L, 1);
+      embed_file_open(L, path);
+    }
+    lua_pop(L, 1);
+  }
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   if (lua_getfield(L, -1, "package") == LUA_TTABLE && lua_getfield(L, -1, "searchers") == LUA_TTABLE) {
     n = (lua_Integer)lua_rawlen(L, -1);
