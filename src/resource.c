@@ -297,7 +297,8 @@ struct resource_shape {
   const char *pagination;   /* NULL: not a list */
   const char *content_type; /* the body's; NULL: no body */
   int npath, nquery, nheaders, has_body, body_optional, takes_params;
-  int body_whole; /* raw bytes or a JSON array: the body is params.body, not params' fields */
+  int body_whole; /* raw bytes or a JSON array: the body is params.body, not params' fields
+                     (the rule of telnyx.operations.whole_body, for the checker and help) */
 };
 
 /* The length of the array field `name` of the table on top, or -1 when it is not a table. */
@@ -458,7 +459,7 @@ struct resource_parts { int query, body, headers; };
  */
 static void resource_split(lua_State *L, int op_idx, const struct resource_shape *sh, int params_idx,
                            struct resource_parts *out) {
-  int whole = sh->has_body && sh->body_whole, whole_given = 0;
+  int whole = sh->body_whole, whole_given = 0;
   out->query = out->body = out->headers = 0;
   if (params_idx == 0) return;
   if (!lua_istable(L, params_idx)) { /* a raw body given in the params slot */

@@ -644,7 +644,6 @@ end
 
 local op_cache = setmetatable({}, { __mode = "k" })
 
-
 local function header_key(name) return (name:lower():gsub("-", "_")) end
 
 local function compile_op(op)
