@@ -24,14 +24,8 @@ M.RSS = { label = "peak RSS, 3 resources used",
                  .. 'c.addresses.actions.validate, c.telephony_credentials.list',
           base = 8540, slack = 512 }
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function capture(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  p:close()
-  return out
-end
+local util = require "bench.util"
+local q, capture = util.q, util.capture
 
 -- Total instructions of `host -e code`, or nil when valgrind is not installed.
 function M.instructions(host, code)
@@ -97,7 +91,8 @@ function M.lines(host, baseline_host)
                                   n and goal and n <= goal * (1 + noise) and "yes" or "NO")
   end
   local rss = M.peak_rss(host, M.RSS.code)
-  local rss_base = same_run and M.peak_rss(baseline_host, M.RSS.code) or M.RSS.base
+  local rss_base = M.RSS.base
+  if same_run then rss_base = M.peak_rss(baseline_host, M.RSS.code) end
   if rss and rss_base then
     out[#out + 1] = string.format("| %s | %d KB | %d KB | <= %d KB | %s |", M.RSS.label, rss, rss_base,
                                   rss_base + M.RSS.slack, rss <= rss_base + M.RSS.slack and "yes" or "NO")
